@@ -1,0 +1,276 @@
+// Command kinit obtains a Kerberos ticket-granting ticket and stores it in
+// a credential cache, with the flags of MIT krb5's kinit:
+//
+//	kinit [-V] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
+//	      [-k [-t keytab_file]] [-c cache_name] [-S service_name]
+//	      [-C] [-E] [-X attribute[=value]] [principal]
+//
+// The password is read from the terminal without echo, or as a line from
+// standard input when it is not a terminal. KRB5_CONFIG, KRB5CCNAME and
+// KRB5_TRACE work as in MIT krb5.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/gokinit/gokinit/krb"
+	"github.com/gokinit/gokinit/krb/ccache"
+	"github.com/gokinit/gokinit/prompter"
+)
+
+const optSpec = "r:fpFPn54aAVl:s:c:kit:T:RS:vX:CEI:"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+type settings struct {
+	verbose      bool
+	lifetime     time.Duration
+	renew        time.Duration
+	forwardable  *bool
+	proxiable    *bool
+	useKeytab    bool
+	keytabName   string
+	cacheName    string
+	service      string
+	canonicalize bool
+	enterprise   bool
+	principal    string
+}
+
+func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "kinit: "+format+"\n", a...)
+		return 1
+	}
+	s, err := parseArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "kinit: %v\n", err)
+		usage(stderr)
+		return 1
+	}
+	cfg, err := krb.LoadConfig()
+	if err != nil {
+		return fail("%v while initializing Kerberos 5 library", err)
+	}
+
+	ccName := s.cacheName
+	if ccName == "" {
+		ccName = ccache.DefaultName(firstValue(cfg, "libdefaults", "default_ccache_name"))
+	}
+	ccPath, err := ccache.ResolvePath(ccName)
+	if err != nil {
+		return fail("%v while resolving ccache %s", err, ccName)
+	}
+
+	principal, err := chooseClient(s, cfg, ccPath)
+	if err != nil {
+		return fail("%v when parsing name", err)
+	}
+
+	opts := []krb.Option{
+		krb.WithConfig(cfg),
+		krb.WithPrompter(&prompter.Terminal{In: stdin, Out: stdout}),
+		krb.WithLifetime(s.lifetime),
+		krb.WithRenewableLifetime(s.renew),
+		krb.WithService(s.service),
+		krb.WithCanonicalize(s.canonicalize),
+		krb.WithEnterprise(s.enterprise),
+	}
+	if s.forwardable != nil {
+		opts = append(opts, krb.WithForwardable(*s.forwardable))
+	}
+	if s.proxiable != nil {
+		opts = append(opts, krb.WithProxiable(*s.proxiable))
+	}
+	if tr := openTrace(stderr); tr != nil {
+		opts = append(opts, krb.WithTrace(tr))
+	}
+	if s.useKeytab {
+		ktName := s.keytabName
+		if ktName == "" {
+			ktName = krb.DefaultClientKeytab(cfg)
+			if _, err := os.Stat(strings.TrimPrefix(ktName, "FILE:")); err != nil {
+				ktName = krb.DefaultKeytab(cfg)
+			}
+		}
+		kt, err := krb.LoadKeytab(ktName)
+		if err != nil {
+			return fail("%v", err)
+		}
+		opts = append(opts, krb.WithKeytab(kt))
+		if s.verbose {
+			fmt.Fprintf(stdout, "Using keytab: %s\n", ktName)
+		}
+	}
+	if s.verbose {
+		fmt.Fprintf(stdout, "Using default cache: %s\n", ccPath)
+		fmt.Fprintf(stdout, "Using principal: %s\n", principal)
+	}
+
+	creds, err := krb.GetInitialCreds(ctx, principal, opts...)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if err := creds.WriteCCache(ccPath); err != nil {
+		return fail("%v while storing credentials", err)
+	}
+	if s.verbose {
+		fmt.Fprintln(stdout, "Authenticated to Kerberos v5")
+	}
+	return 0
+}
+
+func parseArgs(args []string) (*settings, error) {
+	opts, operands, err := getopt(args, optSpec)
+	if err != nil {
+		return nil, err
+	}
+	s := &settings{}
+	t, f := true, false
+	for _, o := range opts {
+		switch o.name {
+		case 'V':
+			s.verbose = true
+		case 'l', 'r':
+			d, err := parseDeltat(o.arg)
+			if err != nil || d <= 0 {
+				return nil, fmt.Errorf("Bad lifetime value %s", o.arg)
+			}
+			if o.name == 'l' {
+				s.lifetime = d
+			} else {
+				s.renew = d
+			}
+		case 'f':
+			s.forwardable = &t
+		case 'F':
+			s.forwardable = &f
+		case 'p':
+			s.proxiable = &t
+		case 'P':
+			s.proxiable = &f
+		case 'k':
+			s.useKeytab = true
+		case 't':
+			if s.keytabName != "" {
+				return nil, errors.New("Only one -t option allowed.")
+			}
+			s.useKeytab = true
+			s.keytabName = o.arg
+		case 'c':
+			if s.cacheName != "" {
+				return nil, errors.New("Only one -c option allowed")
+			}
+			s.cacheName = o.arg
+		case 'S':
+			s.service = o.arg
+		case 'C':
+			s.canonicalize = true
+		case 'E':
+			s.enterprise = true
+		case 'X':
+			return nil, fmt.Errorf("preauth option %s is not supported by any mechanism of this kinit", o.arg)
+		default:
+			return nil, fmt.Errorf("option -%c is not supported yet", o.name)
+		}
+	}
+	switch len(operands) {
+	case 0:
+	case 1:
+		s.principal = operands[0]
+	default:
+		return nil, errors.New("too many arguments")
+	}
+	return s, nil
+}
+
+// chooseClient picks the principal as MIT's kinit does: the argument; else
+// with -k host/HOSTNAME; else the default principal of the existing cache;
+// else the login name.
+func chooseClient(s *settings, cfg *krb.Config, ccPath string) (string, error) {
+	if s.principal != "" {
+		return s.principal, nil
+	}
+	if s.useKeytab {
+		h, err := os.Hostname()
+		if err != nil {
+			return "", err
+		}
+		return "host/" + strings.ToLower(h), nil
+	}
+	if cc, err := ccache.ReadFile(ccPath); err == nil && len(cc.DefaultPrincipal.Components) > 0 {
+		return cc.DefaultPrincipal.String(), nil
+	}
+	u, err := user.Current()
+	if err != nil {
+		return "", fmt.Errorf("Unable to identify user: %w", err)
+	}
+	return u.Username, nil
+}
+
+func firstValue(cfg *krb.Config, path ...string) string {
+	v, _ := cfg.Value(path...)
+	return v
+}
+
+// openTrace returns a trace function writing MIT-style lines to the file
+// KRB5_TRACE names, or nil.
+func openTrace(stderr io.Writer) func(string, ...any) {
+	name := os.Getenv("KRB5_TRACE")
+	if name == "" {
+		return nil
+	}
+	var w io.Writer
+	switch name {
+	case "/dev/stderr":
+		w = stderr
+	default:
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			fmt.Fprintf(stderr, "kinit: cannot open trace file %s: %v\n", name, err)
+			return nil
+		}
+		w = f
+	}
+	pid := os.Getpid()
+	return func(format string, args ...any) {
+		now := time.Now()
+		fmt.Fprintf(w, "[%d] %d.%06d: %s\n", pid, now.Unix(), now.Nanosecond()/1000, fmt.Sprintf(format, args...))
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Usage: kinit [-V] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
+	[-k [-t keytab_file]] [-c cachename] [-S service_name] [-C] [-E]
+	[-X <attribute>[=<value>]] [principal]
+
+    options:
+	-V verbose
+	-l lifetime
+	-r renewable lifetime
+	-f forwardable
+	-F not forwardable
+	-p proxiable
+	-P not proxiable
+	-k use keytab
+	-t filename of keytab to use
+	-c Kerberos 5 cache name
+	-S service
+	-C canonicalize
+	-E client is enterprise principal name
+	-X <attribute>[=<value>]
+`)
+}

@@ -1,0 +1,63 @@
+package krb
+
+import (
+	"context"
+	"time"
+
+	"github.com/gokinit/gokinit/preauth"
+	"github.com/gokinit/gokinit/prompter"
+	"github.com/gokinit/gokinit/responder"
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// callbacks is the engine side of preauth.Callbacks: a narrow view of the
+// login, so mechanisms never touch its state directly.
+type callbacks struct {
+	l  *Login
+	rs *responder.ResponseSet
+}
+
+var _ preauth.Callbacks = callbacks{}
+
+func (l *Login) callbacks(rs *responder.ResponseSet) callbacks { return callbacks{l: l, rs: rs} }
+
+func (c callbacks) Client() (types.PrincipalName, string) {
+	return c.l.client.Name, c.l.client.Realm
+}
+
+func (c callbacks) Enctype() int32 { return c.l.etype }
+
+// NeedASKey asks the "password" question unless the password or keytab is
+// already known (MIT's need_as_key).
+func (c callbacks) NeedASKey(rs *responder.ResponseSet) {
+	if !c.l.haveSecret() && rs != nil {
+		rs.Ask(responder.QuestionPassword, "")
+	}
+}
+
+func (c callbacks) ASKey(ctx context.Context) (types.EncryptionKey, error) {
+	return c.l.asKeyFor(ctx)
+}
+
+func (c callbacks) SetASKey(key types.EncryptionKey) {
+	c.l.asKey, c.l.keyByMod, c.l.fromPW = &key, true, false
+}
+
+// ArmorKey is nil until FAST armor exists.
+func (c callbacks) ArmorKey() *types.EncryptionKey { return nil }
+
+// PreauthTime is the local clock, corrected by the KDC's offset when
+// kdc_timesync is on (MIT's default).
+func (c callbacks) PreauthTime() time.Time {
+	now := c.l.o.now()
+	if c.l.haveOffset && c.l.cfg.LibDefaults.KDCTimeSync != 0 {
+		now = now.Add(c.l.offset)
+	}
+	return now
+}
+
+func (c callbacks) Answer(question string) (string, bool) { return c.rs.Answer(question) }
+
+func (c callbacks) Prompter() prompter.Prompter { return c.l.o.prompter }
+
+func (c callbacks) DisableFallback() { c.l.noFall = true }

@@ -1,0 +1,152 @@
+package krb
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/gokinit/gokinit/krb/ccache"
+	"github.com/jcmturner/gokrb5/v8/iana/flags"
+	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// Credentials are the result of a login: a ticket and what the client
+// needs to use it (RFC 4120 §5.4.2 EncKDCRepPart).
+type Credentials struct {
+	Client     Principal // as the KDC named it (canonical)
+	Server     Principal
+	SessionKey types.EncryptionKey
+	AuthTime   time.Time
+	StartTime  time.Time
+	EndTime    time.Time
+	RenewTill  time.Time // zero unless renewable
+	// Flags are the ticket flags as MIT stores them: RFC 4120 bit 0 is the
+	// most significant bit (forwardable is 0x40000000).
+	Flags uint32
+	// Ticket is the ticket exactly as the KDC encoded it.
+	Ticket []byte
+	// KeyExpiration is when the password expires, if the KDC said.
+	KeyExpiration time.Time
+	// KDCOffset is the KDC's clock minus ours, stored in the ccache header.
+	KDCOffset time.Duration
+}
+
+// HasFlag reports whether a ticket flag (gokrb5's iana/flags numbers,
+// RFC 4120 §5.3) is set.
+func (c *Credentials) HasFlag(bit int) bool {
+	return bit >= 0 && bit < 32 && c.Flags&(1<<(31-bit)) != 0
+}
+
+func newCredentials(rep *asRep, enc *messages.EncKDCRepPart) *Credentials {
+	var fl [4]byte
+	copy(fl[:], enc.Flags.Bytes)
+	start := enc.StartTime
+	if start.IsZero() {
+		start = enc.AuthTime
+	}
+	return &Credentials{
+		Client:        Principal{Name: rep.CName, Realm: rep.CRealm},
+		Server:        Principal{Name: enc.SName, Realm: enc.SRealm},
+		SessionKey:    enc.Key,
+		AuthTime:      enc.AuthTime,
+		StartTime:     start,
+		EndTime:       enc.EndTime,
+		RenewTill:     enc.RenewTill,
+		Flags:         binary.BigEndian.Uint32(fl[:]),
+		Ticket:        rep.Ticket.Bytes,
+		KeyExpiration: enc.KeyExpiration,
+	}
+}
+
+// verify checks the reply against the request, as MIT's verify_as_reply
+// does (RFC 4120 §3.1.5): the nonce, the session key's enctype, the names
+// (unless canonicalization let the KDC change them) and the times.
+func (l *Login) verify(rep *asRep, enc *messages.EncKDCRepPart) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrBadReply, fmt.Sprintf(format, args...))
+	}
+	if enc.Nonce != l.body.Nonce {
+		return bad("nonce mismatch")
+	}
+	if !containsEtype(l.etypes, enc.Key.KeyType) {
+		return bad("session key enctype %d was not requested", enc.Key.KeyType)
+	}
+	canon := l.o.canonicalize || l.o.enterprise || l.cfg.LibDefaults.Canonicalize
+	if !canon {
+		if rep.CRealm != l.client.Realm || !sameName(rep.CName, l.client.Name) {
+			return bad("reply is for client %s, not %s", unparse(rep.CName.NameString, rep.CRealm), l.client)
+		}
+		if enc.SRealm != l.server.Realm || !sameName(enc.SName, l.server.Name) {
+			return bad("reply is for server %s, not %s", unparse(enc.SName.NameString, enc.SRealm), l.server)
+		}
+	} else if l.o.service == "" && (len(enc.SName.NameString) != 2 || enc.SName.NameString[0] != "krbtgt") {
+		return bad("asked for a TGT, got a ticket for %s", unparse(enc.SName.NameString, enc.SRealm))
+	}
+	if enc.EndTime.After(l.till) {
+		return bad("ticket ends after the requested time")
+	}
+	if !l.rtill.IsZero() && enc.RenewTill.After(l.rtill) {
+		return bad("ticket is renewable beyond the requested time")
+	}
+	if l.cfg.LibDefaults.KDCTimeSync == 0 {
+		skew := l.cfg.LibDefaults.Clockskew
+		if skew == 0 {
+			skew = 5 * time.Minute
+		}
+		start := enc.StartTime
+		if start.IsZero() {
+			start = enc.AuthTime
+		}
+		if d := start.Sub(l.o.now()); d > skew || d < -skew {
+			return fmt.Errorf("%w: ticket start time is %s from the local clock", ErrClockSkew, d.Round(time.Second))
+		}
+	}
+	return nil
+}
+
+func containsEtype(list []int32, e int32) bool {
+	for _, x := range list {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+// CCache returns the credentials as a FILE credential cache with the client
+// as its default principal.
+func (c *Credentials) CCache() *ccache.Cache {
+	cc := &ccache.Cache{
+		DefaultPrincipal: ccPrincipal(c.Client),
+		Credentials: []ccache.Credential{{
+			Client:      ccPrincipal(c.Client),
+			Server:      ccPrincipal(c.Server),
+			KeyType:     c.SessionKey.KeyType,
+			Key:         c.SessionKey.KeyValue,
+			AuthTime:    c.AuthTime,
+			StartTime:   c.StartTime,
+			EndTime:     c.EndTime,
+			RenewTill:   c.RenewTill,
+			TicketFlags: c.Flags,
+			Ticket:      c.Ticket,
+		}},
+	}
+	if c.KDCOffset != 0 {
+		cc.KDCOffset, cc.HasKDCOffset = c.KDCOffset, true
+	}
+	return cc
+}
+
+// WriteCCache stores the credentials in a FILE cache at path, replacing it
+// atomically: a reader sees the old cache or the new one, never a part.
+func (c *Credentials) WriteCCache(path string) error {
+	return ccache.WriteFile(path, c.CCache())
+}
+
+func ccPrincipal(p Principal) ccache.Principal {
+	return ccache.Principal{NameType: p.Name.NameType, Realm: p.Realm, Components: p.Name.NameString}
+}
+
+// Renewable reports whether the ticket can be renewed.
+func (c *Credentials) Renewable() bool { return c.HasFlag(flags.Renewable) }

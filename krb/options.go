@@ -1,0 +1,119 @@
+package krb
+
+import (
+	"context"
+	"time"
+
+	"github.com/gokinit/gokinit/preauth"
+	"github.com/gokinit/gokinit/prompter"
+	"github.com/gokinit/gokinit/responder"
+	"github.com/jcmturner/gokrb5/v8/keytab"
+)
+
+// Transport sends an encoded KDC request to a KDC of realm and returns the
+// reply. *transport.Client is the implementation that reads krb5.conf;
+// tests and applications may supply their own.
+type Transport interface {
+	Exchange(ctx context.Context, realm string, req []byte, tcpOnly bool) ([]byte, error)
+}
+
+// Option configures a login.
+type Option func(*options)
+
+type options struct {
+	cfg          *Config
+	password     *string
+	keytab       *keytab.Keytab
+	responder    responder.Responder
+	prompter     prompter.Prompter
+	lifetime     time.Duration
+	renewLife    time.Duration
+	forwardable  *bool
+	proxiable    *bool
+	service      string
+	canonicalize bool
+	enterprise   bool
+	pacRequest   *bool
+	enctypes     []int32
+	transport    Transport
+	trace        func(format string, args ...any)
+	mechanisms   []preauth.Mechanism
+	now          func() time.Time
+}
+
+// WithConfig uses cfg instead of the krb5.conf files named by KRB5_CONFIG.
+func WithConfig(cfg *Config) Option { return func(o *options) { o.cfg = cfg } }
+
+// WithPassword logs in with a known password; no "password" question is
+// asked.
+func WithPassword(password string) Option {
+	return func(o *options) { o.password = &password }
+}
+
+// WithKeytab logs in with keys from a keytab (kinit -k). The request's
+// enctypes are reordered so that those the keytab holds come first, and the
+// key of the highest kvno is used.
+func WithKeytab(kt *keytab.Keytab) Option { return func(o *options) { o.keytab = kt } }
+
+// WithResponder sets the application's Responder, called once per round
+// that has questions.
+func WithResponder(r responder.Responder) Option { return func(o *options) { o.responder = r } }
+
+// WithPrompter sets the prompter that asks what the responder left
+// unanswered. Without one, such a question fails with ErrNoAnswer.
+func WithPrompter(p prompter.Prompter) Option { return func(o *options) { o.prompter = p } }
+
+// WithLifetime requests a ticket lifetime (kinit -l); zero means krb5.conf's
+// ticket_lifetime, else 24 hours.
+func WithLifetime(d time.Duration) Option { return func(o *options) { o.lifetime = d } }
+
+// WithRenewableLifetime requests a renewable ticket for d (kinit -r).
+func WithRenewableLifetime(d time.Duration) Option { return func(o *options) { o.renewLife = d } }
+
+// WithForwardable requests (or, with false, refuses) a forwardable ticket
+// (kinit -f / -F), overriding krb5.conf's forwardable.
+func WithForwardable(v bool) Option { return func(o *options) { o.forwardable = &v } }
+
+// WithProxiable requests (or refuses) a proxiable ticket (kinit -p / -P).
+func WithProxiable(v bool) Option { return func(o *options) { o.proxiable = &v } }
+
+// WithService requests a ticket for service instead of krbtgt/REALM
+// (kinit -S), for example "kadmin/changepw".
+func WithService(service string) Option { return func(o *options) { o.service = service } }
+
+// WithCanonicalize sets the canonicalize KDC option (kinit -C, RFC 6806):
+// the KDC may return another client name, or refer the client to another
+// realm.
+func WithCanonicalize(v bool) Option { return func(o *options) { o.canonicalize = v } }
+
+// WithEnterprise parses the client name as an enterprise name (kinit -E,
+// RFC 6806 §5); it implies canonicalize.
+func WithEnterprise(v bool) Option { return func(o *options) { o.enterprise = v } }
+
+// WithPACRequest sends PA-PAC-REQUEST asking the KDC to include (true) or
+// leave out (false) the PAC ([MS-KILE] 2.2.3); by default none is sent.
+func WithPACRequest(include bool) Option { return func(o *options) { o.pacRequest = &include } }
+
+// WithEnctypes sets the requested enctypes, in preference order, instead of
+// krb5.conf's default_tkt_enctypes.
+func WithEnctypes(etypes ...int32) Option { return func(o *options) { o.enctypes = etypes } }
+
+// WithTransport replaces the KDC transport.
+func WithTransport(t Transport) Option { return func(o *options) { o.transport = t } }
+
+// WithTrace receives one line per engine step, in the spirit of MIT's
+// KRB5_TRACE: PA types offered and chosen, errors, keys' enctypes; never a
+// password, key or answer.
+func WithTrace(f func(format string, args ...any)) Option { return func(o *options) { o.trace = f } }
+
+// WithMechanisms replaces the mechanisms the login may use (the built-in
+// ones plus those added with preauth.Register).
+func WithMechanisms(m ...preauth.Mechanism) Option { return func(o *options) { o.mechanisms = m } }
+
+// TransportFunc adapts a function to the Transport interface.
+type TransportFunc func(ctx context.Context, realm string, req []byte, tcpOnly bool) ([]byte, error)
+
+// Exchange calls f.
+func (f TransportFunc) Exchange(ctx context.Context, realm string, req []byte, tcpOnly bool) ([]byte, error) {
+	return f(ctx, realm, req, tcpOnly)
+}
