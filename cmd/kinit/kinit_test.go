@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gokinit/gokinit/krb/ccache"
+	"github.com/gokinit/gokinit/krb/krbtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestGetopt(t *testing.T) {
+	opts, operands, err := getopt([]string{"-kt", "/k.tab", "alice", "-l1h", "-r", "2d", "-V", "--", "-x"}, optSpec)
+	require.NoError(t, err)
+	assert.Equal(t, []option{{'k', ""}, {'t', "/k.tab"}, {'l', "1h"}, {'r', "2d"}, {'V', ""}}, opts)
+	assert.Equal(t, []string{"alice", "-x"}, operands)
+
+	_, _, err = getopt([]string{"-Q"}, optSpec)
+	assert.EqualError(t, err, "invalid option -- 'Q'")
+	_, _, err = getopt([]string{"-l"}, optSpec)
+	assert.EqualError(t, err, "option requires an argument -- 'l'")
+}
+
+func TestParseDeltat(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"3600": time.Hour, "10h": 10 * time.Hour, "1d2h30m": 26*time.Hour + 30*time.Minute,
+		"90s": 90 * time.Second, "1:30": 90 * time.Minute, "1:30:15": 90*time.Minute + 15*time.Second,
+	} {
+		got, err := parseDeltat(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "h", "1x", "1:2:3:4", "-5"} {
+		_, err := parseDeltat(in)
+		assert.Error(t, err, in)
+	}
+}
+
+// kinitBinary builds this command once per test run.
+func kinitBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "kinit")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
+}
+
+type kinitRun struct {
+	code           int
+	stdout, stderr string
+}
+
+func runKinit(t *testing.T, bin string, env []string, stdin string, args ...string) kinitRun {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return kinitRun{code, out.String(), errb.String()}
+}
+
+func TestKinitAgainstMITKDC(t *testing.T) {
+	realm := krbtest.NewRealm(t)
+	require.NoError(t, realm.AddPrincipal("bob", "bob-pw", krbtest.RequiresPreauth()))
+	require.NoError(t, realm.AddRandomKeyPrincipal("host/kt.krbtest", krbtest.RequiresPreauth()))
+	bin := kinitBinary(t)
+	cc := filepath.Join(t.TempDir(), "cc")
+	env := append(realm.Env(), "KRB5CCNAME=FILE:"+cc)
+
+	t.Run("password on stdin", func(t *testing.T) {
+		r := runKinit(t, bin, env, "bob-pw\n", "-l", "1h", "bob")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, "Password for "+realm.Principal("bob")+": ", r.stdout)
+		cache, err := ccache.ReadFile(cc)
+		require.NoError(t, err)
+		assert.Equal(t, realm.Principal("bob"), cache.DefaultPrincipal.String())
+		require.NotEmpty(t, cache.Credentials)
+		end := cache.Credentials[0].EndTime
+		assert.WithinDuration(t, time.Now().Add(time.Hour), end, 2*time.Minute)
+
+		klist := exec.Command("klist")
+		klist.Env = env
+		out, err := klist.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		assert.Contains(t, string(out), "Default principal: "+realm.Principal("bob"))
+	})
+
+	t.Run("wrong password leaves the cache alone", func(t *testing.T) {
+		before, err := os.ReadFile(cc)
+		require.NoError(t, err)
+		r := runKinit(t, bin, env, "wrong\n", "bob")
+		assert.Equal(t, 1, r.code)
+		assert.Equal(t, "kinit: Password incorrect while getting initial credentials\n", r.stderr)
+		after, err := os.ReadFile(cc)
+		require.NoError(t, err)
+		assert.Equal(t, before, after)
+	})
+
+	t.Run("unknown principal", func(t *testing.T) {
+		r := runKinit(t, bin, env, "x\n", "nobody")
+		assert.Equal(t, 1, r.code)
+		assert.Equal(t, "kinit: Client '"+realm.Principal("nobody")+"' not found in Kerberos database while getting initial credentials\n", r.stderr)
+	})
+
+	t.Run("no password on stdin", func(t *testing.T) {
+		r := runKinit(t, bin, env, "", "bob")
+		assert.Equal(t, 1, r.code)
+		assert.Contains(t, r.stderr, "kinit: ")
+		assert.Contains(t, r.stderr, "while getting initial credentials")
+	})
+
+	t.Run("keytab", func(t *testing.T) {
+		kt, err := realm.Keytab("host/kt.krbtest")
+		require.NoError(t, err)
+		ktcc := filepath.Join(t.TempDir(), "ktcc")
+		r := runKinit(t, bin, env, "", "-V", "-k", "-t", kt, "-c", "FILE:"+ktcc, "host/kt.krbtest")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Contains(t, r.stdout, "Using principal: host/kt.krbtest\n")
+		assert.Contains(t, r.stdout, "Authenticated to Kerberos v5\n")
+		cache, err := ccache.ReadFile(ktcc)
+		require.NoError(t, err)
+		assert.Equal(t, realm.Principal("host/kt.krbtest"), cache.DefaultPrincipal.String())
+	})
+
+	t.Run("trace names types, never the password", func(t *testing.T) {
+		trace := filepath.Join(t.TempDir(), "trace")
+		r := runKinit(t, bin, append(env, "KRB5_TRACE="+trace), "bob-pw\n", "bob")
+		require.Equal(t, 0, r.code, r.stderr)
+		b, err := os.ReadFile(trace)
+		require.NoError(t, err)
+		assert.Contains(t, string(b), "Processing preauth types")
+		assert.NotContains(t, string(b), "bob-pw")
+	})
+
+	t.Run("bad option", func(t *testing.T) {
+		r := runKinit(t, bin, env, "", "-Q")
+		assert.Equal(t, 1, r.code)
+		assert.Contains(t, r.stderr, "invalid option -- 'Q'")
+		assert.Contains(t, r.stderr, "Usage: kinit")
+	})
+
+	t.Run("unsupported cache type", func(t *testing.T) {
+		r := runKinit(t, bin, env, "bob-pw\n", "-c", "KEYRING:persistent:0", "bob")
+		assert.Equal(t, 1, r.code)
+		assert.Contains(t, r.stderr, "KEYRING")
+	})
+}
