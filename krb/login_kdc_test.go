@@ -287,3 +287,23 @@ func TestMITToolsReadOurCCache(t *testing.T) {
 	assert.Contains(t, string(out), "host/svc.krbtest@"+realm.Name+": kvno = ")
 	assert.True(t, strings.Contains(string(out), "kvno"))
 }
+
+// TestKeytabUsesHighestKVNO rotates a key twice into one keytab file (MIT's
+// ktadd appends), so the keytab holds an old and a current kvno written
+// within the same second; only the current one works.
+func TestKeytabUsesHighestKVNO(t *testing.T) {
+	realm, cfg := testRealm(t)
+	require.NoError(t, realm.AddRandomKeyPrincipal("host/rotated.krbtest", krbtest.RequiresPreauth()))
+	path := filepath.Join(t.TempDir(), "rotated.keytab")
+	for range 2 {
+		_, err := realm.Kadmin("ktadd", "-k", path, "-e", "aes256-cts-hmac-sha1-96:normal", "host/rotated.krbtest")
+		require.NoError(t, err)
+	}
+	kt, err := krb.LoadKeytab(path)
+	require.NoError(t, err)
+	require.Len(t, kt.Entries, 2)
+	assert.NotEqual(t, kt.Entries[0].KVNO, kt.Entries[1].KVNO)
+	creds, err := krb.GetInitialCreds(ctx(t), "host/rotated.krbtest", krb.WithConfig(cfg), krb.WithKeytab(kt))
+	require.NoError(t, err)
+	assert.Equal(t, realm.Principal("host/rotated.krbtest"), creds.Client.String())
+}
