@@ -1,0 +1,6 @@
+//go:build linux && (mips || mipsle || mips64 || mips64le || sparc64)
+
+package krbtest
+
+// soReusePort is SO_REUSEPORT, which package syscall lacks on Linux.
+const soReusePort = 0x200
