@@ -43,8 +43,23 @@ func (c callbacks) SetASKey(key types.EncryptionKey) {
 	c.l.asKey, c.l.keyByMod, c.l.fromPW = &key, true, false
 }
 
-// ArmorKey is nil until FAST armor exists.
-func (c callbacks) ArmorKey() *types.EncryptionKey { return nil }
+// ArmorKey is the FAST armor key, nil when the exchange is not armored.
+func (c callbacks) ArmorKey() *types.EncryptionKey {
+	if c.l.fast == nil {
+		return nil
+	}
+	k := c.l.fast.armorKey
+	return &k
+}
+
+// Config returns a krb5.conf relation from the client realm's section, else
+// from [libdefaults].
+func (c callbacks) Config(name string) []string {
+	if v := c.l.cfg.Values("realms", c.l.client.Realm, name); len(v) > 0 {
+		return v
+	}
+	return c.l.cfg.Values("libdefaults", name)
+}
 
 // PreauthTime is the local clock, corrected by the KDC's offset when
 // kdc_timesync is on (MIT's default).

@@ -30,6 +30,10 @@ type Credentials struct {
 	KeyExpiration time.Time
 	// KDCOffset is the KDC's clock minus ours, stored in the ccache header.
 	KDCOffset time.Duration
+	// FASTAvailable is true when the KDC proved (in its encrypted reply)
+	// that it supports FAST; the ccache records it as MIT's fast_avail, so a
+	// login armored with this cache uses FAST from its first request.
+	FASTAvailable bool
 }
 
 // HasFlag reports whether a ticket flag (gokrb5's iana/flags numbers,
@@ -134,6 +138,10 @@ func (c *Credentials) CCache() *ccache.Cache {
 	}
 	if c.KDCOffset != 0 {
 		cc.KDCOffset, cc.HasKDCOffset = c.KDCOffset, true
+	}
+	if c.FASTAvailable {
+		tgs := ccPrincipal(TGSPrincipal(c.Server.Realm))
+		cc.SetConfig(fastAvailConfigKey, &tgs, []byte("yes"))
 	}
 	return cc
 }

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gokinit/gokinit/krb/prf"
 	"github.com/gokinit/gokinit/preauth"
+	"github.com/gokinit/gokinit/preauth/encchal"
 	"github.com/gokinit/gokinit/preauth/encts"
 	"github.com/gokinit/gokinit/prompter"
 	"github.com/gokinit/gokinit/responder"
@@ -21,6 +23,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
+	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 )
 
@@ -35,7 +38,7 @@ const maxRestarts = 3
 // builtinMechanisms are the mechanisms every login may use, before those
 // added with preauth.Register. The engine lists them so that users need no
 // blank imports.
-var builtinMechanisms = []preauth.Mechanism{encts.Mechanism}
+var builtinMechanisms = []preauth.Mechanism{encts.Mechanism, encchal.Mechanism}
 
 // mitDefaultEnctypes is MIT krb5 1.20's default for default_tkt_enctypes,
 // less camellia, which gokrb5 lacks. gokrb5's own default omits the RFC 8009 enctypes, so a
@@ -88,6 +91,7 @@ type Login struct {
 	noFall   bool
 	asKey    *types.EncryptionKey
 	keyByMod bool // the AS key was set by a mechanism, not derived
+	fast     *fastState
 	etype    int32
 	salt     string
 	s2k      string
@@ -104,6 +108,8 @@ type Login struct {
 	haveOffset bool
 	tcpOnly    bool
 	started    bool
+	upgraded   bool // restarted once to use FAST after the KDC offered it
+	noInfoPA   bool // the KDC refused PA-REQ-ENC-PA-REP and PA-AS-FRESHNESS
 	restarts   int
 	stats      Stats
 	creds      *Credentials
@@ -142,6 +148,12 @@ func NewLogin(client string, opts ...Option) (*Login, error) {
 	l.mechs = l.o.mechanisms
 	if l.mechs == nil {
 		l.mechs = append(slices.Clone(builtinMechanisms), preauth.Registered()...)
+	}
+	if l.o.fastRequired && l.o.armor == nil {
+		return nil, fmt.Errorf("%w: no armor ticket was given", ErrFASTRequired)
+	}
+	if l.o.armor != nil && l.o.armor.Realm != l.client.Realm {
+		return nil, fmt.Errorf("the armor ticket is for realm %s, not %s", l.o.armor.Realm, l.client.Realm)
 	}
 	l.etypes = l.requestEnctypes()
 	if len(l.etypes) == 0 {
@@ -275,11 +287,13 @@ func (l *Login) step(ctx context.Context, reply []byte) (*Request, error) {
 		if err != nil {
 			return nil, err
 		}
-		return l.handleError(ctx, e.ErrorCode, &KDCError{
-			Code: e.ErrorCode, EText: e.EText, EData: e.EData, Realm: e.Realm,
-			CRealm: e.CRealm, CName: e.CName, Client: l.client.String(),
-			STime: e.STime.Add(time.Duration(e.Susec) * time.Microsecond),
-		})
+		pa, _ := decodeMethodData(e.EData)
+		if l.fast != nil {
+			if e, pa, err = l.unwrapError(e, pa); err != nil {
+				return nil, err
+			}
+		}
+		return l.handleError(ctx, e.ErrorCode, kdcError(e, l.client), pa)
 	case tagASRep:
 		rep, err := decodeASRep(reply)
 		if err != nil {
@@ -291,10 +305,56 @@ func (l *Login) step(ctx context.Context, reply []byte) (*Request, error) {
 	}
 }
 
+// kdcError keeps a KRB-ERROR whole for the caller.
+func kdcError(e *messages.KRBError, client Principal) *KDCError {
+	return &KDCError{
+		Code: e.ErrorCode, EText: e.EText, EData: e.EData, Realm: e.Realm,
+		CRealm: e.CRealm, CName: e.CName, Client: client.String(),
+		STime: e.STime.Add(time.Duration(e.Susec) * time.Microsecond),
+	}
+}
+
+// unwrapError replaces an armored KRB-ERROR by the one inside its
+// PA-FX-ERROR, and its padata by the armored padata (RFC 6113 §5.4.3).
+// An unarmored error is refused: it could come from an attacker stripping
+// FAST.
+func (l *Login) unwrapError(outer *messages.KRBError, pa types.PADataSequence) (*messages.KRBError, types.PADataSequence, error) {
+	resp, err := l.fast.unwrap(pa, l.body.Nonce)
+	if errors.Is(err, ErrUnarmoredReply) {
+		err = fmt.Errorf("%w: the KDC answered an armored request with an unarmored error (%s)", ErrUnarmoredReply, ErrorCodeText(outer.ErrorCode))
+		if l.o.fastRequired {
+			err = fmt.Errorf("%w: %w", ErrFASTRequired, err)
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	v, ok := preauth.Find(resp.PAData, paFXError)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: armored error without PA-FX-ERROR", ErrBadReply)
+	}
+	inner, err := decodeFXError(v)
+	if err != nil {
+		return nil, nil, err
+	}
+	rest := slices.DeleteFunc(slices.Clone(resp.PAData), func(p types.PAData) bool { return p.PADataType == paFXError })
+	return inner, rest, nil
+}
+
 // startExchange begins (or restarts) the exchange with a request that
-// carries no preauthentication, as MIT's client does.
+// carries no preauthentication, as MIT's client does; armored when armor
+// was given and FAST is known to work, required, or was offered.
 func (l *Login) startExchange() (*Request, error) {
 	l.closeRequests()
+	l.fast = nil
+	if a := l.o.armor; a != nil && (a.FASTAvailable || l.o.fastRequired || l.upgraded) {
+		f, err := newFASTState(a)
+		if err != nil {
+			return nil, fmt.Errorf("constructing FAST armor: %w", err)
+		}
+		l.fast = f
+		l.trace("Using FAST armor from %s", a.Client)
+	}
 	l.reqs = make(map[preauth.Mechanism]preauth.Request)
 	l.methodPA, l.cookie = nil, nil
 	l.tried = make(map[int32]bool)
@@ -375,6 +435,12 @@ func (l *Login) emit(padata []types.PAData) (*Request, error) {
 		all = append(all, types.PAData{PADataType: paFXCookie, PADataValue: l.cookie})
 	}
 	all = append(all, padata...)
+	if !l.noInfoPA {
+		// Ask the KDC to prove it saw this exact request (RFC 6806 §11) and
+		// for a freshness token (RFC 8070), as MIT's client does.
+		all = append(all, types.PAData{PADataType: paASFreshness, PADataValue: []byte{}},
+			types.PAData{PADataType: paReqEncPARep, PADataValue: []byte{}})
+	}
 	if l.o.pacRequest != nil {
 		v, err := asn1.Marshal(struct {
 			IncludePAC bool `asn1:"explicit,tag:0"`
@@ -384,7 +450,13 @@ func (l *Login) emit(padata []types.PAData) (*Request, error) {
 		}
 		all = append(all, types.PAData{PADataType: paPACRequest, PADataValue: v})
 	}
-	req, err := encodeASReq(all, l.bodyDER)
+	var req []byte
+	var err error
+	if l.fast != nil {
+		req, err = l.fast.wrap(all, l.bodyDER)
+	} else {
+		req, err = encodeASReq(all, l.bodyDER)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -395,11 +467,22 @@ func (l *Login) emit(padata []types.PAData) (*Request, error) {
 }
 
 // handleError acts on a KRB-ERROR as MIT 1.20's init_creds_step_reply does.
-func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError) (*Request, error) {
-	pa, _ := decodeMethodData(kerr.EData)
+func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa types.PADataSequence) (*Request, error) {
 	l.trace("Received error from KDC: %d/%s", code, ErrorCodeText(code))
 	if c, ok := preauth.Find(pa, paFXCookie); ok {
 		l.cookie = c
+	}
+	if l.fast == nil && l.o.armor != nil && !l.upgraded {
+		if _, ok := preauth.Find(pa, paFXFast); ok {
+			// The KDC offers FAST and we hold armor: start again armored
+			// (MIT's k5_upgrade_to_fast_p).
+			l.upgraded = true
+			l.trace("Upgrading to FAST")
+			return l.startExchange()
+		}
+	}
+	if l.fast == nil && l.o.fastRequired {
+		return nil, fmt.Errorf("%w: the KDC does not offer FAST", ErrFASTRequired)
 	}
 	switch code {
 	case ErrCodeResponseTooBig:
@@ -428,6 +511,12 @@ func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError) (*R
 		return l.round(ctx, kerr)
 
 	case ErrCodePreauthFailed:
+		if l.selected == 0 && !l.noInfoPA {
+			// A KDC older than MIT 1.7 rejects our informational padata;
+			// retry without it, as MIT does.
+			l.noInfoPA = true
+			return l.startExchange()
+		}
 		if l.selected == 0 || l.noFall {
 			return nil, l.failure(kerr)
 		}
@@ -754,6 +843,25 @@ func (l *Login) haveSecret() bool {
 
 // finish verifies the AS-REP and builds the credentials.
 func (l *Login) finish(ctx context.Context, rep *asRep) error {
+	var strengthen *types.EncryptionKey
+	if l.fast != nil {
+		resp, err := l.fast.unwrap(rep.PAData, l.body.Nonce)
+		if errors.Is(err, ErrUnarmoredReply) {
+			err = fmt.Errorf("%w: the KDC answered an armored request with an unarmored AS-REP", ErrUnarmoredReply)
+		}
+		if err != nil {
+			return err
+		}
+		client, err := l.fast.verifyFinished(resp, rep.Ticket.Bytes)
+		if err != nil {
+			return err
+		}
+		// The armored client name and padata replace the unprotected ones.
+		rep.CName, rep.CRealm, rep.PAData = client.Name, client.Realm, resp.PAData
+		if resp.StrengthenKey.KeyType != 0 {
+			strengthen = &resp.StrengthenKey
+		}
+	}
 	l.trace("Received AS-REP (preauth %v)", paTypes(rep.PAData))
 	cb := l.callbacks(l.rs)
 	for _, pa := range rep.PAData {
@@ -789,6 +897,12 @@ func (l *Login) finish(ctx context.Context, rep *asRep) error {
 	if err != nil {
 		return err
 	}
+	if strengthen != nil {
+		// RFC 6113 §5.4.3: the reply key is strengthened by the KDC's key.
+		if key, err = prf.CF2(*strengthen, key, "strengthenkey", "replykey"); err != nil {
+			return fmt.Errorf("%w: strengthen key: %v", ErrBadReply, err)
+		}
+	}
 	plain, err := crypto.DecryptEncPart(rep.EncPart, key, keyusage.AS_REP_ENCPART)
 	if err != nil {
 		if l.fromPW {
@@ -803,7 +917,15 @@ func (l *Login) finish(ctx context.Context, rep *asRep) error {
 	if err := l.verify(rep, enc); err != nil {
 		return err
 	}
+	fastAvail := false
+	if types.IsFlagSet(&enc.Flags, ticketFlagEncPARep) {
+		if err := reqEncPARepValid(enc.EncPAData, l.lastReq, key); err != nil {
+			return err
+		}
+		_, fastAvail = preauth.Find(enc.EncPAData, paFXFast)
+	}
 	l.creds = newCredentials(rep, enc)
+	l.creds.FASTAvailable = fastAvail
 	if l.cfg.LibDefaults.KDCTimeSync != 0 {
 		// MIT's kdc_timesync: remember the KDC's clock (from authtime) in the cache.
 		l.creds.KDCOffset = enc.AuthTime.Sub(l.o.now()).Truncate(time.Second)

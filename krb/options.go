@@ -39,6 +39,8 @@ type options struct {
 	trace        func(format string, args ...any)
 	mechanisms   []preauth.Mechanism
 	now          func() time.Time
+	armor        *Armor
+	fastRequired bool
 }
 
 // WithConfig uses cfg instead of the krb5.conf files named by KRB5_CONFIG.
@@ -117,3 +119,14 @@ type TransportFunc func(ctx context.Context, realm string, req []byte, tcpOnly b
 func (f TransportFunc) Exchange(ctx context.Context, realm string, req []byte, tcpOnly bool) ([]byte, error) {
 	return f(ctx, realm, req, tcpOnly)
 }
+
+// WithArmor armors the login with FAST (RFC 6113) using a TGT of the
+// client's realm (kinit -T): see ArmorFromCCache and ArmorFromCredentials.
+// FAST is used from the first request when the armor's cache says the KDC
+// supports it or WithFASTRequired is set; otherwise the login switches to
+// FAST as soon as the KDC offers PA-FX-FAST.
+func WithArmor(a *Armor) Option { return func(o *options) { o.armor = a } }
+
+// WithFASTRequired makes the login fail rather than run unarmored: it needs
+// WithArmor, and a KDC that does not answer with FAST is refused.
+func WithFASTRequired() Option { return func(o *options) { o.fastRequired = true } }

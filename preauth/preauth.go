@@ -24,6 +24,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,6 +148,10 @@ type Callbacks interface {
 	// Prompter returns the login's prompter, nil when there is none; use
 	// prompter.Fallback to ask through it.
 	Prompter() prompter.Prompter
+	// Config returns the values of a krb5.conf relation for the client's
+	// realm: from its [realms] section, else from [libdefaults] (for
+	// example "disable_encrypted_timestamp", "spake_preauth_groups").
+	Config(name string) []string
 	// DisableFallback stops the engine from trying another mechanism after
 	// this one fails (a mechanism that has committed to a second factor).
 	DisableFallback()
@@ -199,4 +204,20 @@ func Find(pas types.PADataSequence, t int32) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// ConfigBool reads a boolean krb5.conf relation as MIT's profile does
+// (true/yes/on/1, false/no/off/0), or def when unset or not a boolean.
+func ConfigBool(cb Callbacks, name string, def bool) bool {
+	v := cb.Config(name)
+	if len(v) == 0 {
+		return def
+	}
+	switch strings.ToLower(v[0]) {
+	case "y", "yes", "true", "t", "1", "on":
+		return true
+	case "n", "no", "false", "nil", "0", "off":
+		return false
+	}
+	return def
 }

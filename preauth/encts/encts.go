@@ -5,6 +5,7 @@ package encts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gokinit/gokinit/preauth"
@@ -36,17 +37,32 @@ type request struct{}
 // FillResponseSet says the mechanism needs the long-term key, which asks the
 // "password" question when no password or keytab was given.
 func (request) FillResponseSet(_ context.Context, cb preauth.Callbacks, _ *preauth.Input, rs *responder.ResponseSet) error {
-	if cb.ArmorKey() != nil {
-		return nil // never sent inside FAST (RFC 6113 §5.4.2): encrypted challenge replaces it
+	if !usable(cb) {
+		return nil
 	}
 	cb.NeedASKey(rs)
 	return nil
+}
+
+// ErrDisabled is returned when krb5.conf sets disable_encrypted_timestamp
+// for the realm, as MIT's "Encrypted timestamp is disabled".
+var ErrDisabled = errors.New("encrypted timestamp is disabled")
+
+// usable says whether to send an encrypted timestamp: never inside FAST
+// (RFC 6113 §5.4.2: encrypted challenge replaces it there), and not when
+// the realm's disable_encrypted_timestamp is set, which keeps the password
+// out of any exchange an eavesdropper could attack offline.
+func usable(cb preauth.Callbacks) bool {
+	return cb.ArmorKey() == nil && !preauth.ConfigBool(cb, "disable_encrypted_timestamp", false)
 }
 
 // Process encrypts PA-ENC-TS-ENC {patimestamp, pausec} with the AS key.
 func (request) Process(ctx context.Context, cb preauth.Callbacks, in *preauth.Input) ([]types.PAData, error) {
 	if in.Reply || cb.ArmorKey() != nil {
 		return nil, nil
+	}
+	if !usable(cb) {
+		return nil, ErrDisabled
 	}
 	key, err := cb.ASKey(ctx)
 	if err != nil {
@@ -68,5 +84,8 @@ func (request) Process(ctx context.Context, cb preauth.Callbacks, in *preauth.In
 	if err != nil {
 		return nil, fmt.Errorf("encoding PA-ENC-TIMESTAMP: %w", err)
 	}
+	// As MIT: once a timestamp is sent, a failure is final (no fallback to
+	// another mechanism that would try the same wrong password).
+	cb.DisableFallback()
 	return []types.PAData{{PADataType: PATypeEncTimestamp, PADataValue: b}}, nil
 }
