@@ -65,3 +65,21 @@ func BenchmarkLoginGokrb5(b *testing.B) {
 	}
 	b.ReportMetric(2, "round-trips/op")
 }
+
+// BenchmarkLoginFAST is the password login armored with a host's TGT
+// (encrypted challenge inside FAST), beside BenchmarkLoginPassword.
+func BenchmarkLoginFAST(b *testing.B) {
+	_, cfg := testRealm(b)
+	armor := hostArmor(b)
+	var stats krb.Stats
+	for b.Loop() {
+		l, err := krb.NewLogin("alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), krb.WithArmor(armor))
+		require.NoError(b, err)
+		_, err = l.Run(context.Background())
+		require.NoError(b, err)
+		stats.Requests += l.Stats().Requests
+		stats.StringToKey += l.Stats().StringToKey
+	}
+	b.ReportMetric(float64(stats.Requests)/float64(b.N), "round-trips/op")
+	b.ReportMetric(float64(stats.StringToKey)/float64(b.N), "s2k/op")
+}

@@ -146,6 +146,30 @@ func TestKinitAgainstMITKDC(t *testing.T) {
 		assert.NotContains(t, string(b), "bob-pw")
 	})
 
+	t.Run("FAST armor with -T", func(t *testing.T) {
+		armor, err := realm.ArmorCache()
+		require.NoError(t, err)
+		conf, err := realm.WriteClientConfig("", "disable_encrypted_timestamp = true")
+		require.NoError(t, err)
+		fastEnv := append(env, "KRB5_CONFIG="+conf) // later entries win in exec
+		fcc := filepath.Join(t.TempDir(), "fcc")
+
+		r := runKinit(t, bin, fastEnv, "bob-pw\n", "-c", fcc, "bob")
+		assert.Equal(t, 1, r.code, "without armor only the disabled encrypted timestamp is possible")
+		assert.Contains(t, r.stderr, "encrypted timestamp is disabled")
+
+		r = runKinit(t, bin, fastEnv, "bob-pw\n", "-T", armor, "-c", fcc, "bob")
+		require.Equal(t, 0, r.code, r.stderr)
+		kvno := exec.Command("kvno", "-c", fcc, "host/kt.krbtest")
+		kvno.Env = fastEnv
+		out, err := kvno.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+
+		r = runKinit(t, bin, fastEnv, "wrong\n", "-T", armor, "-c", fcc, "bob")
+		assert.Equal(t, 1, r.code)
+		assert.Equal(t, "kinit: Password incorrect while getting initial credentials\n", r.stderr)
+	})
+
 	t.Run("bad option", func(t *testing.T) {
 		r := runKinit(t, bin, env, "", "-Q")
 		assert.Equal(t, 1, r.code)

@@ -2,7 +2,7 @@
 // a credential cache, with the flags of MIT krb5's kinit:
 //
 //	kinit [-V] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
-//	      [-k [-t keytab_file]] [-c cache_name] [-S service_name]
+//	      [-k [-t keytab_file]] [-c cache_name] [-S service_name] [-T armor_ccache]
 //	      [-C] [-E] [-X attribute[=value]] [principal]
 //
 // The password is read from the terminal without echo, or as a line from
@@ -48,6 +48,7 @@ type settings struct {
 	canonicalize bool
 	enterprise   bool
 	principal    string
+	armorCache   string
 }
 
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -115,6 +116,13 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			fmt.Fprintf(stdout, "Using keytab: %s\n", ktName)
 		}
 	}
+	if s.armorCache != "" {
+		armor, err := loadArmor(s.armorCache, principal, cfg)
+		if err != nil {
+			return fail("%v while getting initial credentials", err)
+		}
+		opts = append(opts, krb.WithArmor(armor))
+	}
 	if s.verbose {
 		fmt.Fprintf(stdout, "Using default cache: %s\n", ccPath)
 		fmt.Fprintf(stdout, "Using principal: %s\n", principal)
@@ -177,6 +185,8 @@ func parseArgs(args []string) (*settings, error) {
 			s.cacheName = o.arg
 		case 'S':
 			s.service = o.arg
+		case 'T':
+			s.armorCache = o.arg
 		case 'C':
 			s.canonicalize = true
 		case 'E':
@@ -221,6 +231,23 @@ func chooseClient(s *settings, cfg *krb.Config, ccPath string) (string, error) {
 	return u.Username, nil
 }
 
+// loadArmor reads the FAST armor TGT (kinit -T) for the client's realm.
+func loadArmor(name, client string, cfg *krb.Config) (*krb.Armor, error) {
+	path, err := ccache.ResolvePath(name)
+	if err != nil {
+		return nil, err
+	}
+	cc, err := ccache.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading armor ccache: %w", err)
+	}
+	p, err := krb.ParsePrincipal(client, cfg.LibDefaults.DefaultRealm, false)
+	if err != nil {
+		return nil, err
+	}
+	return krb.ArmorFromCCache(cc, p.Realm)
+}
+
 func firstValue(cfg *krb.Config, path ...string) string {
 	v, _ := cfg.Value(path...)
 	return v
@@ -254,7 +281,7 @@ func openTrace(stderr io.Writer) func(string, ...any) {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: kinit [-V] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
-	[-k [-t keytab_file]] [-c cachename] [-S service_name] [-C] [-E]
+	[-k [-t keytab_file]] [-c cachename] [-S service_name] [-T ticket_armor_cache] [-C] [-E]
 	[-X <attribute>[=<value>]] [principal]
 
     options:
@@ -269,6 +296,7 @@ func usage(w io.Writer) {
 	-t filename of keytab to use
 	-c Kerberos 5 cache name
 	-S service
+	-T armor credential cache
 	-C canonicalize
 	-E client is enterprise principal name
 	-X <attribute>[=<value>]

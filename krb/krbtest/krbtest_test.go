@@ -510,3 +510,23 @@ func BenchmarkStartClose(b *testing.B) {
 		}
 	}
 }
+
+func TestArmorCache(t *testing.T) {
+	realm := NewRealm(t)
+	path, err := realm.ArmorCache()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := realm.Command("klist", "-C", "-c", "FILE:"+path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("klist: %v: %s", err, out)
+	}
+	for _, want := range []string{"host/armor.krbtest@" + realm.Name, "krbtgt/" + realm.Name, "fast_avail"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("armor cache listing lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := realm.ArmorCache(); err != nil {
+		t.Fatalf("second armor cache: %v", err)
+	}
+}
