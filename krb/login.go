@@ -13,8 +13,6 @@ import (
 
 	"github.com/gokinit/gokinit/krb/prf"
 	"github.com/gokinit/gokinit/preauth"
-	"github.com/gokinit/gokinit/preauth/encchal"
-	"github.com/gokinit/gokinit/preauth/encts"
 	"github.com/gokinit/gokinit/prompter"
 	"github.com/gokinit/gokinit/responder"
 	"github.com/jcmturner/gofork/encoding/asn1"
@@ -35,10 +33,6 @@ const MaxRequests = 16
 // referrals) within the MaxRequests budget.
 const maxRestarts = 3
 
-// builtinMechanisms are the mechanisms every login may use, before those
-// added with preauth.Register. The engine lists them so that users need no
-// blank imports.
-var builtinMechanisms = []preauth.Mechanism{encts.Mechanism, encchal.Mechanism}
 
 // mitDefaultEnctypes is MIT krb5 1.20's default for default_tkt_enctypes,
 // less camellia, which gokrb5 lacks. gokrb5's own default omits the RFC 8009 enctypes, so a
