@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gokinit/gokinit/krb/transport"
+	"github.com/gokinit/gokinit/responder"
 )
 
 // GetInitialCreds logs client in and returns its credentials (MIT's
@@ -23,13 +24,30 @@ func GetInitialCreds(ctx context.Context, client string, opts ...Option) (*Crede
 	return l.Run(ctx)
 }
 
-// Run drives the login to its end over the login's transport.
+// Run drives the login to its end over the login's transport. With
+// WithDeferredQuestions use Continue instead.
 func (l *Login) Run(ctx context.Context) (*Credentials, error) {
-	tr := l.o.transport
-	if tr == nil {
+	q, err := l.Continue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if q != nil {
+		l.Abort()
+		return nil, fmt.Errorf("%w: questions %v are waiting; use Continue", ErrNoAnswer, q.Questions())
+	}
+	return l.Credentials(), nil
+}
+
+// Continue drives the login over its transport until it completes, fails,
+// or (with WithDeferredQuestions) reaches a round with questions, which it
+// returns. Set the answers on the returned set and call Continue again, from
+// any goroutine; nothing runs in between. It returns (nil, nil) when the
+// credentials are ready.
+func (l *Login) Continue(ctx context.Context) (*responder.ResponseSet, error) {
+	if l.transport == nil {
 		t := transport.New(l.cfg.Config)
 		t.Trace = l.o.trace
-		tr = t
+		l.transport = t
 	}
 	var reply []byte
 	for {
@@ -38,11 +56,12 @@ func (l *Login) Run(ctx context.Context) (*Credentials, error) {
 			return nil, fmt.Errorf("%w while getting initial credentials", err)
 		}
 		if req == nil {
-			return l.Credentials(), nil
+			return l.Questions(), nil
 		}
-		reply, err = tr.Exchange(ctx, req.Realm, req.Data, req.TCPOnly)
+		reply, err = l.transport.Exchange(ctx, req.Realm, req.Data, req.TCPOnly)
 		if err != nil {
-			l.Abort()
+			l.err = err // the login is over; a later Continue reports why
+			l.closeRequests()
 			return nil, fmt.Errorf("%w while getting initial credentials", err)
 		}
 	}

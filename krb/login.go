@@ -33,7 +33,6 @@ const MaxRequests = 16
 // referrals) within the MaxRequests budget.
 const maxRestarts = 3
 
-
 // mitDefaultEnctypes is MIT krb5 1.20's default for default_tkt_enctypes,
 // less camellia, which gokrb5 lacks. gokrb5's own default omits the RFC 8009 enctypes, so a
 // principal with only aes-sha2 keys would be offered no preauth.
@@ -45,6 +44,15 @@ var mitDefaultEnctypes = []int32{
 	etypeID.DES3_CBC_SHA1_KD,
 	etypeID.RC4_HMAC,
 }
+
+// pauseKind says where a login waits for answers.
+type pauseKind int
+
+const (
+	notPaused   pauseKind = iota
+	pausedRound           // before the mechanisms process a round
+	pausedReply           // before the AS-REP is decrypted (password needed)
+)
 
 // Request is one message for the KDC, produced by Login.Step.
 type Request struct {
@@ -105,9 +113,17 @@ type Login struct {
 	upgraded   bool // restarted once to use FAST after the KDC offered it
 	noInfoPA   bool // the KDC refused PA-REQ-ENC-PA-REP and PA-AS-FRESHNESS
 	restarts   int
-	stats      Stats
-	creds      *Credentials
-	err        error
+	transport  Transport
+
+	// A round stopped for the caller's answers (WithDeferredQuestions).
+	paused     pauseKind
+	pausedLast *KDCError            // the KDC error that started the paused round
+	pausedRep  *asRep               // the AS-REP waiting for the password
+	pausedKey  *types.EncryptionKey // its FAST strengthen key
+
+	stats Stats
+	creds *Credentials
+	err   error
 }
 
 // NewLogin prepares a login for client, a principal name in MIT's text form
@@ -120,6 +136,7 @@ func NewLogin(client string, opts ...Option) (*Login, error) {
 	if l.o.now == nil {
 		l.o.now = time.Now
 	}
+	l.transport = l.o.transport
 	l.cfg = l.o.cfg
 	if l.cfg == nil {
 		cfg, err := LoadConfig()
@@ -235,8 +252,10 @@ func (l *Login) Credentials() *Credentials { return l.creds }
 
 // Step advances the login. Call it first with a nil reply to get the first
 // request; then pass each KDC reply. It returns the next request, or nil
-// when the login is complete (see Credentials). After an error the login is
-// over and Step keeps returning that error.
+// when the login is complete (see Credentials) or, with
+// WithDeferredQuestions, waits for answers (see Questions): set them, then
+// call Step with a nil reply to go on. After an error the login is over and
+// Step keeps returning that error.
 func (l *Login) Step(ctx context.Context, reply []byte) (*Request, error) {
 	if l.err != nil {
 		return nil, l.err
@@ -244,16 +263,53 @@ func (l *Login) Step(ctx context.Context, reply []byte) (*Request, error) {
 	if l.creds != nil {
 		return nil, nil
 	}
-	out, err := l.step(ctx, reply)
+	var out *Request
+	var err error
+	if l.paused != notPaused {
+		out, err = l.resume(ctx, reply)
+	} else {
+		out, err = l.step(ctx, reply)
+	}
 	if err != nil {
 		l.err = err
 		l.closeRequests()
 		return nil, err
 	}
-	if out == nil {
+	if out == nil && l.paused == notPaused {
 		l.closeRequests()
 	}
 	return out, nil
+}
+
+// Questions returns the questions the login waits for (WithDeferredQuestions),
+// or nil. Answer them on the returned set (SetAnswer, responder.SetPassword,
+// responder.SetOTPAnswer...), then resume with Step(ctx, nil) or Continue.
+// Questions left unanswered go to the prompter, if any.
+func (l *Login) Questions() *responder.ResponseSet {
+	if l.paused == notPaused {
+		return nil
+	}
+	return l.rs
+}
+
+// resume continues a paused round once the caller has set the answers.
+func (l *Login) resume(ctx context.Context, reply []byte) (*Request, error) {
+	if reply != nil {
+		return nil, errors.New("krb: the login waits for answers, not for a KDC reply")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	kind := l.paused
+	l.paused = notPaused
+	if kind == pausedReply {
+		rep, key := l.pausedRep, l.pausedKey
+		l.pausedRep, l.pausedKey = nil, nil
+		return nil, l.finishKey(ctx, rep, key)
+	}
+	last := l.pausedLast
+	l.pausedLast = nil
+	return l.processRound(ctx, last)
 }
 
 // Abort ends the login and releases the mechanisms' state.
@@ -597,11 +653,28 @@ func (l *Login) round(ctx context.Context, last *KDCError) (*Request, error) {
 			}
 		}
 	}
-	if !rs.Empty() && l.o.responder != nil {
-		l.trace("Asking the responder: %v", rs.Questions())
-		if err := l.o.responder.Respond(ctx, rs); err != nil {
-			return nil, err
+	if !rs.Empty() {
+		if l.o.deferred {
+			l.trace("Waiting for answers to %v", rs.Questions())
+			l.paused, l.pausedLast = pausedRound, last
+			return nil, nil
 		}
+		if l.o.responder != nil {
+			l.trace("Asking the responder: %v", rs.Questions())
+			if err := l.o.responder.Respond(ctx, rs); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return l.processRound(ctx, last)
+}
+
+// processRound is the second half of a round: mechanisms process their
+// types, informational ones first, until a real one produces PA-DATA.
+func (l *Login) processRound(ctx context.Context, last *KDCError) (*Request, error) {
+	cb := l.callbacks(l.rs)
+	input := func(pa types.PAData) *preauth.Input {
+		return &preauth.Input{PAData: pa, All: l.methodPA, ReqBody: l.bodyDER, PrevRequest: l.lastReq}
 	}
 	var firstErr error
 	for _, kind := range []preauth.Kind{preauth.Info, preauth.Real} {
@@ -882,11 +955,28 @@ func (l *Login) finish(ctx context.Context, rep *asRep) error {
 		if !l.haveSecret() {
 			// No preauthentication was needed: the key is needed only now,
 			// and the responder gets its one chance at the password here.
-			if err := l.askPassword(ctx); err != nil {
-				return err
+			rs := &responder.ResponseSet{}
+			rs.Ask(responder.QuestionPassword, "")
+			l.rs = rs
+			if l.o.deferred {
+				l.trace("Waiting for answers to %v", rs.Questions())
+				l.paused, l.pausedRep, l.pausedKey = pausedReply, rep, strengthen
+				return nil
+			}
+			if l.o.responder != nil {
+				l.trace("Asking the responder: %v", rs.Questions())
+				if err := l.o.responder.Respond(ctx, rs); err != nil {
+					return err
+				}
 			}
 		}
 	}
+	return l.finishKey(ctx, rep, strengthen)
+}
+
+// finishKey decrypts the AS-REP with the reply key, verifies it and builds
+// the credentials.
+func (l *Login) finishKey(ctx context.Context, rep *asRep, strengthen *types.EncryptionKey) error {
 	key, err := l.asKeyFor(ctx)
 	if err != nil {
 		return err
@@ -925,19 +1015,6 @@ func (l *Login) finish(ctx context.Context, rep *asRep) error {
 		l.creds.KDCOffset = enc.AuthTime.Sub(l.o.now()).Truncate(time.Second)
 	}
 	l.trace("AS-REP verified: %s, ticket for %s, ends %s", l.creds.Client, l.creds.Server, l.creds.EndTime.Local().Format(time.DateTime))
-	return nil
-}
-
-// askPassword puts the "password" question to the responder once, for a
-// reply that came without any preauthentication round.
-func (l *Login) askPassword(ctx context.Context) error {
-	rs := &responder.ResponseSet{}
-	rs.Ask(responder.QuestionPassword, "")
-	l.rs = rs
-	if l.o.responder != nil {
-		l.trace("Asking the responder: %v", rs.Questions())
-		return l.o.responder.Respond(ctx, rs)
-	}
 	return nil
 }
 

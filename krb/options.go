@@ -41,6 +41,7 @@ type options struct {
 	now          func() time.Time
 	armor        *Armor
 	fastRequired bool
+	deferred     bool
 }
 
 // WithConfig uses cfg instead of the krb5.conf files named by KRB5_CONFIG.
@@ -130,3 +131,10 @@ func WithArmor(a *Armor) Option { return func(o *options) { o.armor = a } }
 // WithFASTRequired makes the login fail rather than run unarmored: it needs
 // WithArmor, and a KDC that does not answer with FAST is refused.
 func WithFASTRequired() Option { return func(o *options) { o.fastRequired = true } }
+
+// WithDeferredQuestions makes the login stop at each round that has
+// questions and hand them to the caller as values (Login.Questions,
+// Login.Continue) instead of calling a Responder. Nothing waits in between:
+// the Login can be kept in a web session between two HTTP requests, or
+// answered from a GUI's event loop, and resumed later.
+func WithDeferredQuestions() Option { return func(o *options) { o.deferred = true } }
