@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,4 +185,68 @@ func TestKinitAgainstMITKDC(t *testing.T) {
 		assert.Equal(t, 1, r.code)
 		assert.Contains(t, r.stderr, "KEYRING")
 	})
+}
+
+// TestJSONResponderProtocol runs the built kinit as a front end would: it
+// reads the questions line, writes the answers line, reads the result.
+func TestJSONResponderProtocol(t *testing.T) {
+	realm := krbtest.NewRealm(t)
+	require.NoError(t, realm.AddPrincipal("carol", "carol-pw", krbtest.RequiresPreauth()))
+	bin := kinitBinary(t)
+	cc := filepath.Join(t.TempDir(), "cc")
+	env := append(realm.Env(), "KRB5CCNAME=FILE:"+cc)
+
+	converse := func(answer string) (lines []map[string]any, code int) {
+		cmd := exec.Command(bin, "--responder=json", "carol")
+		cmd.Env = env
+		stdin, err := cmd.StdinPipe()
+		require.NoError(t, err)
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &m), sc.Text())
+			lines = append(lines, m)
+			if _, ok := m["questions"]; ok {
+				_, err := io.WriteString(stdin, answer+"\n")
+				require.NoError(t, err)
+			}
+		}
+		stdin.Close()
+		err = cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return lines, ee.ExitCode()
+		}
+		require.NoError(t, err)
+		return lines, 0
+	}
+
+	lines, code := converse(`{"answers":{"password":"carol-pw"}}`)
+	require.Equal(t, 0, code, "%v", lines)
+	require.Len(t, lines, 2)
+	assert.Equal(t, []any{map[string]any{"name": "password", "challenge": ""}}, lines[0]["questions"])
+	result := lines[1]["result"].(map[string]any)
+	assert.Equal(t, true, result["ok"])
+	assert.Equal(t, realm.Principal("carol"), result["client"])
+	assert.Equal(t, cc, result["ccache"])
+	_, err := ccache.ReadFile(cc)
+	require.NoError(t, err)
+
+	lines, code = converse(`{"answers":{"password":"wrong"}}`)
+	assert.Equal(t, 1, code)
+	result = lines[len(lines)-1]["result"].(map[string]any)
+	assert.Equal(t, false, result["ok"])
+	assert.Equal(t, "preauth_failed", result["kind"])
+	assert.EqualValues(t, 24, result["code"])
+	assert.Equal(t, "Password incorrect while getting initial credentials", result["error"])
+
+	lines, code = converse(`{"answers":{}}`)
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "no_answer", lines[len(lines)-1]["result"].(map[string]any)["kind"])
+
+	lines, code = converse(`not json`)
+	assert.Equal(t, 1, code)
+	assert.NotContains(t, lines[len(lines)-1]["result"].(map[string]any)["error"], "not json")
 }

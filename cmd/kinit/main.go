@@ -49,6 +49,7 @@ type settings struct {
 	enterprise   bool
 	principal    string
 	armorCache   string
+	jsonProto    bool
 }
 
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -61,6 +62,14 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		fmt.Fprintf(stderr, "kinit: %v\n", err)
 		usage(stderr)
 		return 1
+	}
+	var jr *jsonResponder
+	if s.jsonProto {
+		jr = newJSONResponder(stdin, stdout)
+		fail = func(format string, a ...any) int {
+			jr.result(nil, "", fmt.Errorf(format, a...))
+			return 1
+		}
 	}
 	cfg, err := krb.LoadConfig()
 	if err != nil {
@@ -81,15 +90,20 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		return fail("%v when parsing name", err)
 	}
 
-	opts := []krb.Option{
-		krb.WithConfig(cfg),
-		krb.WithPrompter(&prompter.Terminal{In: stdin, Out: stdout}),
+	opts := []krb.Option{krb.WithConfig(cfg)}
+	if jr != nil {
+		// Standard input and output carry the protocol: no prompter.
+		opts = append(opts, krb.WithResponder(jr))
+	} else {
+		opts = append(opts, krb.WithPrompter(&prompter.Terminal{In: stdin, Out: stdout}))
+	}
+	opts = append(opts,
 		krb.WithLifetime(s.lifetime),
 		krb.WithRenewableLifetime(s.renew),
 		krb.WithService(s.service),
 		krb.WithCanonicalize(s.canonicalize),
 		krb.WithEnterprise(s.enterprise),
-	}
+	)
 	if s.forwardable != nil {
 		opts = append(opts, krb.WithForwardable(*s.forwardable))
 	}
@@ -130,10 +144,13 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 
 	creds, err := krb.GetInitialCreds(ctx, principal, opts...)
 	if err != nil {
-		return fail("%v", err)
+		return fail("%w", err)
 	}
 	if err := creds.WriteCCache(ccPath); err != nil {
-		return fail("%v while storing credentials", err)
+		return fail("%w while storing credentials", err)
+	}
+	if jr != nil {
+		jr.result(creds, ccPath, nil)
 	}
 	if s.verbose {
 		fmt.Fprintln(stdout, "Authenticated to Kerberos v5")
@@ -142,11 +159,15 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 }
 
 func parseArgs(args []string) (*settings, error) {
+	s := &settings{}
+	args, err := longOptions(args, s)
+	if err != nil {
+		return nil, err
+	}
 	opts, operands, err := getopt(args, optSpec)
 	if err != nil {
 		return nil, err
 	}
-	s := &settings{}
 	t, f := true, false
 	for _, o := range opts {
 		switch o.name {
@@ -205,6 +226,33 @@ func parseArgs(args []string) (*settings, error) {
 		return nil, errors.New("too many arguments")
 	}
 	return s, nil
+}
+
+// longOptions takes this kinit's long options (MIT's kinit has none) out of
+// args: --responder=json (or --responder json).
+func longOptions(args []string, s *settings) ([]string, error) {
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return append(rest, args[i:]...), nil
+		case a == "--responder" && i+1 < len(args):
+			i++
+			a = "--responder=" + args[i]
+			fallthrough
+		case strings.HasPrefix(a, "--responder="):
+			if v := strings.TrimPrefix(a, "--responder="); v != "json" {
+				return nil, fmt.Errorf("unknown responder %q (only json is supported)", v)
+			}
+			s.jsonProto = true
+		case strings.HasPrefix(a, "--"):
+			return nil, fmt.Errorf("unrecognized option '%s'", a)
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return rest, nil
 }
 
 // chooseClient picks the principal as MIT's kinit does: the argument; else
