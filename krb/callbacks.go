@@ -52,6 +52,9 @@ func (c callbacks) ArmorKey() *types.EncryptionKey {
 	return &k
 }
 
+// PreauthOption returns the values given with WithPreauthOption (kinit -X).
+func (c callbacks) PreauthOption(name string) []string { return c.l.o.paOptions[name] }
+
 // Config returns a krb5.conf relation from the client realm's section, else
 // from [libdefaults].
 func (c callbacks) Config(name string) []string {

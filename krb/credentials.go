@@ -77,7 +77,16 @@ func (l *Login) verify(rep *asRep, enc *messages.EncKDCRepPart) error {
 		return bad("session key enctype %d was not requested", enc.Key.KeyType)
 	}
 	canon := l.o.canonicalize || l.o.enterprise || l.cfg.LibDefaults.Canonicalize
-	if !canon {
+	if l.o.anonymous {
+		// The KDC names the client WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS
+		// (RFC 8062 §4.1), not the name we asked with.
+		if anon := AnonymousPrincipal(AnonymousRealm); rep.CRealm != anon.Realm || !sameName(rep.CName, anon.Name) {
+			return bad("anonymous request answered for client %s", unparse(rep.CName.NameString, rep.CRealm))
+		}
+		if enc.SRealm != l.server.Realm || !sameName(enc.SName, l.server.Name) {
+			return bad("reply is for server %s, not %s", unparse(enc.SName.NameString, enc.SRealm), l.server)
+		}
+	} else if !canon {
 		if rep.CRealm != l.client.Realm || !sameName(rep.CName, l.client.Name) {
 			return bad("reply is for client %s, not %s", unparse(rep.CName.NameString, rep.CRealm), l.client)
 		}

@@ -148,7 +148,7 @@ func NewLogin(client string, opts ...Option) (*Login, error) {
 	if l.o.enterprise {
 		l.o.canonicalize = true
 	}
-	p, err := ParsePrincipal(client, l.cfg.LibDefaults.DefaultRealm, l.o.enterprise)
+	p, err := l.parseClient(client)
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +187,23 @@ func NewLogin(client string, opts ...Option) (*Login, error) {
 		l.rtill = now.Add(renew).UTC().Truncate(time.Second)
 	}
 	return l, nil
+}
+
+// parseClient parses the client name; with WithAnonymous, "" and "@REALM"
+// name the anonymous principal WELLKNOWN/ANONYMOUS of the realm (RFC 8062
+// §3).
+func (l *Login) parseClient(client string) (Principal, error) {
+	if l.o.anonymous && (client == "" || strings.HasPrefix(client, "@")) {
+		realm := strings.TrimPrefix(client, "@")
+		if realm == "" {
+			realm = l.cfg.LibDefaults.DefaultRealm
+		}
+		if realm == "" {
+			return Principal{}, fmt.Errorf("anonymous login needs a realm and no default_realm is configured")
+		}
+		return AnonymousPrincipal(realm), nil
+	}
+	return ParsePrincipal(client, l.cfg.LibDefaults.DefaultRealm, l.o.enterprise)
 }
 
 func (l *Login) setServer() error {
@@ -444,6 +461,11 @@ func (l *Login) newBody() error {
 	}
 	if l.o.canonicalize || l.cfg.LibDefaults.Canonicalize {
 		types.SetFlag(&opts, flags.Canonicalize)
+	}
+	if l.o.anonymous {
+		// RFC 8062 §3: request-anonymous is bit 16 (gokrb5's constant,
+		// 12, is the old draft's).
+		types.SetFlag(&opts, kdcOptRequestAnonymous)
 	}
 	var nb [4]byte
 	if _, err := rand.Read(nb[:]); err != nil {
@@ -932,8 +954,11 @@ func (l *Login) finish(ctx context.Context, rep *asRep) error {
 	l.trace("Received AS-REP (preauth %v)", paTypes(rep.PAData))
 	cb := l.callbacks(l.rs)
 	for _, pa := range rep.PAData {
+		// The selected mechanism sees the reply's padata for any of its
+		// types (PKINIT sends PA-PK-AS-REQ, the KDC answers PA-PK-AS-REP);
+		// other real mechanisms do not.
 		m, req := l.request(pa.PADataType)
-		if m == nil || (l.kindOf(m, pa.PADataType) == preauth.Real && pa.PADataType != l.selected) {
+		if m == nil || (l.kindOf(m, pa.PADataType) == preauth.Real && m != l.selectedMechanism()) {
 			continue
 		}
 		in := &preauth.Input{PAData: pa, All: rep.PAData, ReqBody: l.bodyDER, PrevRequest: l.lastReq, Reply: true}
@@ -1044,4 +1069,13 @@ func (l *Login) trace(format string, args ...any) {
 	if l.o.trace != nil {
 		l.o.trace(format, args...)
 	}
+}
+
+// selectedMechanism is the mechanism whose PA type was selected, or nil.
+func (l *Login) selectedMechanism() preauth.Mechanism {
+	if l.selected == 0 {
+		return nil
+	}
+	m, _ := l.request(l.selected)
+	return m
 }

@@ -42,6 +42,8 @@ type options struct {
 	armor        *Armor
 	fastRequired bool
 	deferred     bool
+	anonymous    bool
+	paOptions    map[string][]string
 }
 
 // WithConfig uses cfg instead of the krb5.conf files named by KRB5_CONFIG.
@@ -138,3 +140,22 @@ func WithFASTRequired() Option { return func(o *options) { o.fastRequired = true
 // the Login can be kept in a web session between two HTTP requests, or
 // answered from a GUI's event loop, and resumed later.
 func WithDeferredQuestions() Option { return func(o *options) { o.deferred = true } }
+
+// WithPreauthOption passes an option to the preauthentication mechanisms,
+// as kinit -X attribute=value and MIT's krb5_get_init_creds_opt_set_pa do:
+// for example X509_user_identity=FILE:/path/cert.pem,/path/key.pem for
+// PKINIT. An attribute may be given more than once.
+func WithPreauthOption(name, value string) Option {
+	return func(o *options) {
+		if o.paOptions == nil {
+			o.paOptions = make(map[string][]string)
+		}
+		o.paOptions[name] = append(o.paOptions[name], value)
+	}
+}
+
+// WithAnonymous requests an anonymous ticket (kinit -n, RFC 8062): with a
+// client of "" or "@REALM" the login is fully anonymous, as
+// WELLKNOWN/ANONYMOUS (anonymous PKINIT); with a principal name the client
+// authenticates but the ticket does not name it.
+func WithAnonymous() Option { return func(o *options) { o.anonymous = true } }

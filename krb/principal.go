@@ -132,6 +132,20 @@ func writeEscaped(b *strings.Builder, s string, component bool) {
 	}
 }
 
+// kdcOptRequestAnonymous is the request-anonymous KDC option (RFC 8062 §3).
+const kdcOptRequestAnonymous = 16
+
+// Anonymous principal names (RFC 8062 §3).
+const (
+	AnonymousRealm    = "WELLKNOWN:ANONYMOUS"
+	nameTypeWellKnown = 11
+)
+
+// AnonymousPrincipal returns WELLKNOWN/ANONYMOUS@realm.
+func AnonymousPrincipal(realm string) Principal {
+	return Principal{Name: types.PrincipalName{NameType: nameTypeWellKnown, NameString: []string{"WELLKNOWN", "ANONYMOUS"}}, Realm: realm}
+}
+
 // TGSPrincipal returns krbtgt/REALM@REALM.
 func TGSPrincipal(realm string) Principal {
 	return Principal{Name: types.PrincipalName{NameType: nametype.KRB_NT_SRV_INST, NameString: []string{"krbtgt", realm}}, Realm: realm}

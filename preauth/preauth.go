@@ -148,6 +148,10 @@ type Callbacks interface {
 	// Prompter returns the login's prompter, nil when there is none; use
 	// prompter.Fallback to ask through it.
 	Prompter() prompter.Prompter
+	// PreauthOption returns the values the application gave for a
+	// mechanism option (kinit -X NAME=VALUE, krb.WithPreauthOption), such
+	// as "X509_user_identity".
+	PreauthOption(name string) []string
 	// Config returns the values of a krb5.conf relation for the client's
 	// realm: from its [realms] section, else from [libdefaults] (for
 	// example "disable_encrypted_timestamp", "spake_preauth_groups").

@@ -1,7 +1,7 @@
 // Command kinit obtains a Kerberos ticket-granting ticket and stores it in
 // a credential cache, with the flags of MIT krb5's kinit:
 //
-//	kinit [-V] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
+//	kinit [-V] [-n] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
 //	      [-k [-t keytab_file]] [-c cache_name] [-S service_name] [-T armor_ccache]
 //	      [-C] [-E] [-X attribute[=value]] [principal]
 //
@@ -50,6 +50,8 @@ type settings struct {
 	principal    string
 	armorCache   string
 	jsonProto    bool
+	anonymous    bool
+	paOptions    [][2]string
 }
 
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -104,6 +106,12 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		krb.WithCanonicalize(s.canonicalize),
 		krb.WithEnterprise(s.enterprise),
 	)
+	for _, o := range s.paOptions {
+		opts = append(opts, krb.WithPreauthOption(o[0], o[1]))
+	}
+	if s.anonymous {
+		opts = append(opts, krb.WithAnonymous())
+	}
 	if s.forwardable != nil {
 		opts = append(opts, krb.WithForwardable(*s.forwardable))
 	}
@@ -213,7 +221,13 @@ func parseArgs(args []string) (*settings, error) {
 		case 'E':
 			s.enterprise = true
 		case 'X':
-			return nil, fmt.Errorf("preauth option %s is not supported by any mechanism of this kinit", o.arg)
+			name, value, ok := strings.Cut(o.arg, "=")
+			if !ok {
+				value = "yes" // MIT: an attribute without a value means yes
+			}
+			s.paOptions = append(s.paOptions, [2]string{name, value})
+		case 'n':
+			s.anonymous = true
 		default:
 			return nil, fmt.Errorf("option -%c is not supported yet", o.name)
 		}
@@ -259,7 +273,7 @@ func longOptions(args []string, s *settings) ([]string, error) {
 // with -k host/HOSTNAME; else the default principal of the existing cache;
 // else the login name.
 func chooseClient(s *settings, cfg *krb.Config, ccPath string) (string, error) {
-	if s.principal != "" {
+	if s.principal != "" || s.anonymous {
 		return s.principal, nil
 	}
 	if s.useKeytab {
@@ -328,12 +342,13 @@ func openTrace(stderr io.Writer) func(string, ...any) {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `Usage: kinit [-V] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
+	fmt.Fprint(w, `Usage: kinit [-V] [-n] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
 	[-k [-t keytab_file]] [-c cachename] [-S service_name] [-T ticket_armor_cache] [-C] [-E]
 	[-X <attribute>[=<value>]] [principal]
 
     options:
 	-V verbose
+	-n anonymous
 	-l lifetime
 	-r renewable lifetime
 	-f forwardable
