@@ -851,10 +851,11 @@ func (l *Login) setEtype(etype int32, salt string, haveSalt bool, params []byte)
 	if !haveSalt {
 		salt = l.defaultSalt()
 	}
-	if etype != l.etype && !l.keyByMod {
-		l.asKey = nil
+	s2k := hex.EncodeToString(params)
+	if (etype != l.etype || salt != l.salt || s2k != l.s2k) && !l.keyByMod {
+		l.asKey = nil // derived for other parameters
 	}
-	l.etype, l.salt, l.s2k = etype, salt, hex.EncodeToString(params)
+	l.etype, l.salt, l.s2k = etype, salt, s2k
 	l.trace("Selected etype info: etype %s, salt %q, params %q", etypeName(etype), salt, l.s2k)
 }
 
@@ -891,6 +892,8 @@ func (l *Login) asKeyFor(ctx context.Context) (types.EncryptionKey, error) {
 		params := l.s2k
 		if params == "" {
 			params = et.GetDefaultStringToKeyParams()
+		} else if err := checkS2KParams(l.etype, params); err != nil {
+			return types.EncryptionKey{}, err
 		}
 		kb, err := et.StringToKey(pw, l.salt, params)
 		if err != nil {
@@ -1078,4 +1081,32 @@ func (l *Login) selectedMechanism() preauth.Mechanism {
 	}
 	m, _ := l.request(l.selected)
 	return m
+}
+
+// maxPBKDF2Iterations is MIT's bound on the iteration count a KDC may ask
+// for (s2k_pbkdf2.c): an unauthenticated reply must not make the client
+// spin for hours.
+const maxPBKDF2Iterations = 0xffffff
+
+// checkS2KParams validates string-to-key parameters from the KDC: for the
+// PBKDF2 enctypes (RFC 3962 §4, RFC 8009 §4) a 4-byte iteration count
+// between 1 and maxPBKDF2Iterations; other enctypes take none.
+func checkS2KParams(etype int32, params string) error {
+	b, err := hex.DecodeString(params)
+	bad := fmt.Errorf("%w: invalid key generation parameters from KDC for %s", ErrBadReply, etypeName(etype))
+	if err != nil {
+		return bad
+	}
+	switch etype {
+	case etypeID.AES128_CTS_HMAC_SHA1_96, etypeID.AES256_CTS_HMAC_SHA1_96,
+		etypeID.AES128_CTS_HMAC_SHA256_128, etypeID.AES256_CTS_HMAC_SHA384_192:
+		if len(b) != 4 {
+			return bad
+		}
+		if n := binary.BigEndian.Uint32(b); n == 0 || n > maxPBKDF2Iterations {
+			return bad
+		}
+		return nil
+	}
+	return bad
 }

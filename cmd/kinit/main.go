@@ -56,7 +56,7 @@ type settings struct {
 
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "kinit: "+format+"\n", a...)
+		fmt.Fprintf(stderr, "kinit: %v\n", fmt.Errorf(format, a...))
 		return 1
 	}
 	s, err := parseArgs(args)
