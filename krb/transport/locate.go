@@ -130,11 +130,9 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 // krb5.conf lists no KDC for the realm: SRV records _kerberos._udp.REALM then
 // _kerberos._tcp.REALM, each set sorted by priority (lowest first) and then
 // weight (highest first), as MIT does, rather than RFC 2782's weighted random
-// pick, so the order is stable. DNS is consulted whether or not
-// dns_lookup_kdc is set, because gokrb5 cannot tell "dns_lookup_kdc = false"
-// from the setting being absent, and MIT's default is true; when krb5.conf
-// does list KDCs, dns_lookup_kdc = true does not add SRV results (MIT
-// behaves the same way).
+// pick, so the order is stable. DNS is consulted unless NoDNS is set
+// (dns_lookup_kdc = false); when krb5.conf does list KDCs,
+// dns_lookup_kdc = true does not add SRV results (MIT behaves the same way).
 //
 // An empty realm means the default_realm. If no KDC is found, the error
 // wraps ErrNoKDC. A malformed kdc entry is an error, as in MIT. MS-KKDCP
@@ -166,6 +164,9 @@ func (c *Client) KDCs(ctx context.Context, realm string) ([]Server, error) {
 		return nil, fmt.Errorf("transport: realm %s: %w: krb5.conf lists only MS-KKDCP (https) KDCs, which are not supported", realm, ErrNoKDC)
 	}
 
+	if c.NoDNS {
+		return nil, fmt.Errorf("transport: realm %s: %w: no kdc in krb5.conf and dns_lookup_kdc is false", realm, ErrNoKDC)
+	}
 	var dnsErrs []string
 	for _, t := range []Transport{TransportUDP, TransportTCP} {
 		srvs, err := c.lookupSRV(ctx, t.String(), realm)

@@ -114,6 +114,10 @@ type Client struct {
 	// Resolver finds SRV records (and, if it can, host addresses);
 	// nil means net.DefaultResolver.
 	Resolver Resolver
+	// NoDNS turns the DNS SRV fallback off: krb5.conf's
+	// "dns_lookup_kdc = false", which gokrb5's parsed config cannot tell
+	// from an absent setting (MIT's default is true).
+	NoDNS bool
 
 	// PerKDCWait is how long a KDC is given before the next one is
 	// contacted too (UDP, or a TCP connect still in progress). The waits at
