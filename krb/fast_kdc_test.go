@@ -1,6 +1,8 @@
 package krb_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -9,7 +11,10 @@ import (
 
 	"github.com/gokinit/gokinit/krb"
 	"github.com/gokinit/gokinit/krb/ccache"
+	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/gokinit/gokinit/preauth/encts"
+	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -140,4 +145,62 @@ func TestFASTRequiredWithoutArmor(t *testing.T) {
 	_, cfg := testRealm(t)
 	_, err := krb.NewLogin("alice", krb.WithConfig(cfg), krb.WithFASTRequired())
 	require.ErrorIs(t, err, krb.ErrFASTRequired)
+}
+
+// relay forwards requests to the test realm's KDC and lets a test alter
+// the replies, as an attacker on the path could.
+func relay(t testing.TB, cfg *krb.Config, alter func(n int, reply []byte) []byte) krb.Option {
+	real := transport.New(cfg.Config)
+	n := 0
+	return krb.WithTransport(krb.TransportFunc(func(ctx context.Context, realm string, req []byte, tcpOnly bool) ([]byte, error) {
+		reply, err := real.Exchange(ctx, realm, req, tcpOnly)
+		if err != nil {
+			return nil, err
+		}
+		n++
+		return alter(n, reply), nil
+	}))
+}
+
+func TestFASTRefusesUnarmoredError(t *testing.T) {
+	_, cfg := testRealm(t)
+	// The attacker answers the armored request with a plain PREAUTH_REQUIRED
+	// offering encrypted timestamp, hoping to get a crackable timestamp.
+	kerr := messages.NewKRBError(types.NewPrincipalName(2, "krbtgt/X"), "X", krb.ErrCodePreauthRequired, "")
+	plain, err := kerr.Marshal()
+	require.NoError(t, err)
+	_, err = krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), krb.WithArmor(hostArmor(t)),
+		relay(t, cfg, func(int, []byte) []byte { return plain }))
+	require.ErrorIs(t, err, krb.ErrUnarmoredReply)
+	assert.NotErrorIs(t, err, krb.ErrPreauthFailed)
+
+	_, err = krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), krb.WithArmor(hostArmor(t)), krb.WithFASTRequired(),
+		relay(t, cfg, func(int, []byte) []byte { return plain }))
+	require.ErrorIs(t, err, krb.ErrFASTRequired)
+}
+
+func TestFASTRefusesModifiedTicket(t *testing.T) {
+	_, cfg := testRealm(t)
+	flipTicket := func(n int, reply []byte) []byte {
+		if reply[0] != 0x6b { // only the AS-REP
+			return reply
+		}
+		var rep messages.ASRep
+		require.NoError(t, rep.Unmarshal(reply))
+		cipher := rep.Ticket.EncPart.Cipher
+		i := bytes.Index(reply, cipher)
+		require.GreaterOrEqual(t, i, 0)
+		out := bytes.Clone(reply)
+		out[i+len(cipher)-1] ^= 1 // still valid DER, another ticket
+		return out
+	}
+	_, err := krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), krb.WithArmor(hostArmor(t)),
+		relay(t, cfg, flipTicket))
+	require.ErrorIs(t, err, krb.ErrBadReply)
+	assert.Contains(t, err.Error(), "ticket modified")
+
+	// Without armor nothing binds the ticket: the same change goes through
+	// (the KDC would refuse the ticket later), which is what FAST adds.
+	_, err = krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), relay(t, cfg, flipTicket))
+	require.NoError(t, err)
 }

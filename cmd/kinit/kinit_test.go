@@ -168,9 +168,14 @@ func TestKinitAgainstMITKDC(t *testing.T) {
 		out, err := kvno.CombinedOutput()
 		require.NoError(t, err, "%s", out)
 
+		before, err := os.ReadFile(fcc)
+		require.NoError(t, err)
 		r = runKinit(t, bin, fastEnv, "wrong\n", "-T", armor, "-c", fcc, "bob")
 		assert.Equal(t, 1, r.code)
 		assert.Equal(t, "kinit: Password incorrect while getting initial credentials\n", r.stderr)
+		after, err := os.ReadFile(fcc)
+		require.NoError(t, err)
+		assert.Equal(t, before, after, "a failed FAST login leaves the cache alone")
 	})
 
 	t.Run("bad option", func(t *testing.T) {

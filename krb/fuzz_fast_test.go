@@ -1,0 +1,126 @@
+package krb
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/jcmturner/gofork/encoding/asn1"
+	"github.com/jcmturner/gokrb5/v8/crypto"
+	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// fuzzArmorKey is a fixed armor key, so that the FAST reply fuzzer can be
+// seeded with replies that decrypt and explore the decoder behind it.
+var fuzzArmorKey = types.EncryptionKey{KeyType: 18, KeyValue: bytes.Repeat([]byte{0x42}, 32)}
+
+// sampleFASTResponse is a KrbFastResponse as MIT's KDC builds one for an
+// AS-REP: padata, a strengthen key, the finished message and the nonce.
+func sampleFASTResponse(t testing.TB) []byte {
+	b, err := asn1.Marshal(krbFastResponse{
+		PAData:        types.PADataSequence{{PADataType: paFXCookie, PADataValue: []byte("cookie")}},
+		StrengthenKey: types.EncryptionKey{KeyType: 18, KeyValue: bytes.Repeat([]byte{1}, 32)},
+		Finished: krbFastFinished{
+			CRealm: "EXAMPLE.TEST", CName: types.NewPrincipalName(1, "alice"),
+			TicketChecksum: types.Checksum{CksumType: 16, Checksum: bytes.Repeat([]byte{2}, 12)},
+		},
+		Nonce: 12345,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// armoredReply wraps a KrbFastResponse as PA-FX-FAST-REPLY under key.
+func armoredReply(t testing.TB, resp []byte, key types.EncryptionKey) []byte {
+	enc, err := crypto.GetEncryptedData(resp, key, usageFastRep, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := asn1.Marshal(krbFastArmoredRep{EncFastRep: enc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: rep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// FuzzDecodeFASTReply feeds PA-FX-FAST-REPLY values: the outer CHOICE and
+// KrbFastArmoredRep, then (for inputs that decrypt) KrbFastResponse.
+func FuzzDecodeFASTReply(f *testing.F) {
+	resp := sampleFASTResponse(f)
+	f.Add(armoredReply(f, resp, fuzzArmorKey))
+	f.Add(armoredReply(f, resp[:len(resp)-3], fuzzArmorKey))
+	f.Add(armoredReply(f, []byte{0x30, 0x00}, fuzzArmorKey))
+	f.Add([]byte{0xa0, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeFASTReply(b, fuzzArmorKey)
+		if err != nil {
+			checkBadReply(t, "decodeFASTReply", err)
+			if r != nil {
+				t.Fatal("decodeFASTReply returned a response with an error")
+			}
+		}
+	})
+}
+
+// FuzzDecodeFASTResponse feeds decrypted KrbFastResponse bytes, the part
+// an attacker who knows no key cannot reach but a broken KDC can.
+func FuzzDecodeFASTResponse(f *testing.F) {
+	resp := sampleFASTResponse(f)
+	f.Add(resp)
+	f.Add(resp[:len(resp)/2])
+	f.Add([]byte{0x30, 0x03, 0xa0, 0x01, 0x30})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeFASTResponse(b)
+		if err != nil {
+			checkBadReply(t, "decodeFASTResponse", err)
+			return
+		}
+		// What decodes must survive the checks the engine runs on it.
+		f := &fastState{armorKey: fuzzArmorKey}
+		if _, err := f.verifyFinished(r, []byte("ticket")); err == nil {
+			t.Fatal("a fuzzed finished message verified")
+		}
+	})
+}
+
+// FuzzDecodeFXError feeds PA-FX-ERROR values: a KRB-ERROR inside FAST.
+func FuzzDecodeFXError(f *testing.F) {
+	kerr := newSampleKRBError(f)
+	f.Add(kerr)
+	f.Add(kerr[:len(kerr)-1])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := decodeFXError(b)
+		if err != nil {
+			checkBadReply(t, "decodeFXError", err)
+			return
+		}
+		if _, err := decodeMethodData(e.EData); err != nil {
+			checkBadReply(t, "decodeMethodData", err)
+		}
+	})
+}
+
+func newSampleKRBError(t testing.TB) []byte {
+	pa, err := asn1.Marshal(types.PADataSequence{{PADataType: paFXCookie, PADataValue: []byte("c")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := kdcErrorMessage(ErrCodePreauthRequired, pa)
+	b, err := e.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func kdcErrorMessage(code int32, edata []byte) *messages.KRBError {
+	e := messages.NewKRBError(types.NewPrincipalName(2, "krbtgt/EXAMPLE.TEST"), "EXAMPLE.TEST", code, "")
+	e.EData = edata
+	return &e
+}
