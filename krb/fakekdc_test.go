@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gokinit/gokinit/krb"
+	"github.com/gokinit/gokinit/preauth"
+	"github.com/gokinit/gokinit/responder"
 	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/crypto"
@@ -594,4 +596,52 @@ func TestSaltChangeDerivesANewKey(t *testing.T) {
 		_, err := crypto.DecryptEncPart(ed, stringToKey(t, ed.EType, fakePW, salt), keyusage.AS_REQ_PA_ENC_TIMESTAMP)
 		assert.NoError(t, err, "request %d must use %s", i+2, salt)
 	}
+}
+
+// customMech is a third-party mechanism: it claims PA type 9999, asks its
+// own question and sends the answer back as PA-DATA.
+type customMech struct{}
+
+func (customMech) Name() string { return "custom" }
+func (customMech) PATypes() []preauth.PAType {
+	return []preauth.PAType{{Type: 9999, Kind: preauth.Real}}
+}
+func (customMech) NewRequest() preauth.Request { return customReq{} }
+
+type customReq struct{}
+
+func (customReq) FillResponseSet(_ context.Context, _ preauth.Callbacks, in *preauth.Input, rs *responder.ResponseSet) error {
+	rs.Ask("custom-question", string(in.PAData.PADataValue))
+	return nil
+}
+
+func (customReq) Process(_ context.Context, cb preauth.Callbacks, in *preauth.Input) ([]types.PAData, error) {
+	a, ok := cb.Answer("custom-question")
+	if !ok {
+		return nil, errors.New("no answer")
+	}
+	return []types.PAData{{PADataType: 9999, PADataValue: []byte(a)}}, nil
+}
+
+func TestThirdPartyMechanismRunsThroughTheEngine(t *testing.T) {
+	stop := errors.New("fake KDC: seen enough")
+	k := newFakeKDC(t, func(n int, req []byte) ([]byte, error) {
+		if n == 0 {
+			return krbError(t, krb.ErrCodePreauthRequired, methodData(t, types.PAData{PADataType: 9999, PADataValue: []byte("challenge")})), nil
+		}
+		return nil, stop
+	})
+	var seen string
+	ask := responder.Func(func(_ context.Context, rs *responder.ResponseSet) error {
+		seen, _ = rs.Challenge("custom-question")
+		return rs.SetAnswer("custom-question", "answer")
+	})
+	_, _, _, err := k.login(fakeCtx(t), krb.WithMechanisms(customMech{}), krb.WithResponder(ask))
+	require.ErrorIs(t, err, stop)
+	assert.Equal(t, "challenge", seen)
+	reqs := k.requests()
+	require.Len(t, reqs, 2)
+	pa, ok := findPA(decodeASReq(t, reqs[1].data).PAData, 9999)
+	require.True(t, ok)
+	assert.Equal(t, "answer", string(pa.PADataValue))
 }
