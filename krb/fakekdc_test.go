@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/gokinit/gokinit/krb"
+	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/gokinit/gokinit/preauth"
 	"github.com/gokinit/gokinit/responder"
-	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
