@@ -307,3 +307,42 @@ func TestKeytabUsesHighestKVNO(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, realm.Principal("host/rotated.krbtest"), creds.Client.String())
 }
+
+func TestRequestOptions(t *testing.T) {
+	realm, cfg := testRealm(t)
+	t.Run("renewable, forwardable, proxiable", func(t *testing.T) {
+		creds, err := krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW),
+			krb.WithLifetime(time.Hour), krb.WithRenewableLifetime(48*time.Hour), krb.WithForwardable(true), krb.WithProxiable(true))
+		require.NoError(t, err)
+		assert.True(t, creds.Renewable())
+		assert.True(t, creds.HasFlag(1), "forwardable")
+		assert.True(t, creds.HasFlag(3), "proxiable")
+		assert.WithinDuration(t, time.Now().Add(time.Hour), creds.EndTime, time.Minute)
+		assert.WithinDuration(t, time.Now().Add(48*time.Hour), creds.RenewTill, time.Minute)
+	})
+	t.Run("not forwardable", func(t *testing.T) {
+		creds, err := krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), krb.WithForwardable(false))
+		require.NoError(t, err)
+		assert.False(t, creds.HasFlag(1))
+		assert.False(t, creds.Renewable())
+	})
+	t.Run("service ticket (kinit -S)", func(t *testing.T) {
+		creds, err := krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), krb.WithService("kadmin/changepw"))
+		require.NoError(t, err)
+		assert.Equal(t, "kadmin/changepw@"+realm.Name, creds.Server.String())
+	})
+	t.Run("enterprise name (kinit -E)", func(t *testing.T) {
+		creds, err := krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), krb.WithEnterprise(true))
+		require.NoError(t, err)
+		assert.Equal(t, realm.Principal("alice"), creds.Client.String(), "the KDC returns the canonical name")
+		// As with MIT's kinit -E, MIT's KDC does not resolve an enterprise
+		// name that is a whole principal name with its realm.
+		_, err = krb.GetInitialCreds(ctx(t), realm.Principal("alice"), krb.WithConfig(cfg), krb.WithPassword(alicePW), krb.WithEnterprise(true))
+		require.ErrorIs(t, err, krb.ErrClientUnknown)
+		assert.Contains(t, err.Error(), `Client 'alice\@`+realm.Name+"@"+realm.Name+"' not found")
+	})
+	t.Run("PAC request is accepted", func(t *testing.T) {
+		_, err := krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), krb.WithPACRequest(false))
+		require.NoError(t, err)
+	})
+}
