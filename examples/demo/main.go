@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,13 +19,13 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+func run(w io.Writer) error {
 	if ok, reason := krbtest.Available(); !ok {
 		return fmt.Errorf("%s", reason)
 	}
@@ -37,7 +38,7 @@ func run() error {
 	if err := realm.AddPrincipal(user, password, krbtest.RequiresPreauth()); err != nil {
 		return err
 	}
-	fmt.Printf("Started realm %s with its KDC on %s (files in %s)\n", realm.Name, realm.KDCAddr, realm.Dir)
+	fmt.Fprintf(w, "Started realm %s with its KDC on %s (files in %s)\n", realm.Name, realm.KDCAddr, realm.Dir)
 
 	cfg, err := krb.LoadConfig(realm.ConfigPath)
 	if err != nil {
@@ -48,7 +49,7 @@ func run() error {
 	answer := responder.Func(func(ctx context.Context, rs *responder.ResponseSet) error {
 		for _, q := range rs.Questions() {
 			c, _ := rs.Challenge(q)
-			fmt.Printf("Responder asked %q (challenge %q)\n", q, c)
+			fmt.Fprintf(w, "Responder asked %q (challenge %q)\n", q, c)
 		}
 		return responder.SetPassword(rs, password)
 	})
@@ -67,7 +68,7 @@ func run() error {
 		return err
 	}
 	st := login.Stats()
-	fmt.Printf("Logged in as %s\n  ticket for %s\n  valid %s to %s\n  %d round trips, %d string-to-key run(s)\n",
+	fmt.Fprintf(w, "Logged in as %s\n  ticket for %s\n  valid %s to %s\n  %d round trips, %d string-to-key run(s)\n",
 		creds.Client, creds.Server, creds.StartTime.Local().Format(time.DateTime),
 		creds.EndTime.Local().Format(time.DateTime), st.Requests, st.StringToKey)
 	// Show that MIT's own tools read the cache we wrote.
@@ -76,7 +77,7 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("MIT klist could not read our cache: %v\n%s", err, out)
 		}
-		fmt.Printf("MIT klist reads the credential cache:\n%s", out)
+		fmt.Fprintf(w, "MIT klist reads the credential cache:\n%s", out)
 	}
 	return nil
 }
