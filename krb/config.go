@@ -3,13 +3,16 @@ package krb
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 )
 
 // Config is a parsed krb5.conf. The typed settings come from gokrb5's
@@ -58,23 +61,19 @@ func LoadConfig(paths ...string) (*Config, error) {
 	return ParseConfig(all.String())
 }
 
-// ParseConfig parses krb5.conf text.
-func ParseConfig(text string) (cfg *Config, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			cfg, err = nil, fmt.Errorf("parsing krb5.conf: malformed file")
-		}
-	}()
-	c, err := config.NewFromString(flattenForGokrb5(text))
-	var unsupported config.UnsupportedDirective
-	if err != nil && !errors.As(err, &unsupported) {
-		return nil, fmt.Errorf("parsing krb5.conf: %w", err)
-	}
+// ParseConfig parses krb5.conf text. The typed view (the embedded gokrb5
+// config.Config, which gokrb5's client also takes) is built from our own
+// parse with MIT's defaults: gokrb5's parser compiles regular expressions
+// for every line, looks the user up through cgo, panics on some nested
+// sections, and its enctype default lacks the RFC 8009 ones.
+func ParseConfig(text string) (*Config, error) {
 	rel, err := parseRelations(text)
 	if err != nil {
 		return nil, err
 	}
-	return &Config{Config: c, relations: rel}, nil
+	c := &Config{relations: rel}
+	c.Config = c.gokrb5()
+	return c, nil
 }
 
 // Values returns the values of a relation by its path, for example
@@ -175,40 +174,242 @@ func parseRelations(text string) (map[string][]string, error) {
 	return rel, sc.Err()
 }
 
-// flattenForGokrb5 drops what gokrb5's parser cannot read (it panics on a
-// subsection nested inside a realm, and misreads per-realm subsections of
-// [libdefaults]): every subsection deeper than a realm's own braces. Those
-// relations stay available through Values.
-func flattenForGokrb5(text string) string {
-	var out strings.Builder
-	depth, maxDepth := 0, 0
-	for _, line := range strings.Split(text, "\n") {
-		s := strings.TrimSpace(line)
-		if strings.HasPrefix(s, "[") {
-			depth = 0
-			maxDepth = 0
-			if strings.HasPrefix(s, "[realms]") {
-				maxDepth = 1
+// MIT krb5 1.20's defaults, less camellia (gokrb5 lacks it).
+var (
+	mitDefaultEnctypeNames = []string{
+		"aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96",
+		"aes256-cts-hmac-sha384-192", "aes128-cts-hmac-sha256-128",
+		"des3-cbc-sha1", "arcfour-hmac",
+	}
+	// enctypeFamilies are MIT's enctype family names (krb5.conf(5)).
+	enctypeFamilies = map[string][]string{
+		"aes":      {"aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96", "aes256-cts-hmac-sha384-192", "aes128-cts-hmac-sha256-128"},
+		"aes-sha1": {"aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96"},
+		"aes-sha2": {"aes256-cts-hmac-sha384-192", "aes128-cts-hmac-sha256-128"},
+		"des3":     {"des3-cbc-sha1"},
+		"rc4":      {"arcfour-hmac"},
+		"DEFAULT":  mitDefaultEnctypeNames,
+	}
+)
+
+// gokrb5 builds gokrb5's typed config from the relations, with MIT's
+// defaults where krb5.conf is silent.
+func (c *Config) gokrb5() *config.Config {
+	g := &config.Config{DomainRealm: make(config.DomainRealm)}
+	l := &g.LibDefaults
+	lib := func(name string) (string, bool) { return c.Value("libdefaults", name) }
+	flag := func(name string, def bool) bool { return c.Bool(def, "libdefaults", name) }
+	dur := func(name string, def time.Duration) time.Duration {
+		if v, ok := lib(name); ok {
+			if d, err := ParseDuration(v); err == nil {
+				return d
 			}
-			out.WriteString(line + "\n")
-			continue
 		}
-		opens := strings.HasSuffix(s, "{")
-		closes := strings.HasPrefix(s, "}")
-		if closes {
-			depth--
-			if depth+1 > maxDepth {
-				continue
+		return def
+	}
+	num := func(name string, def int) int {
+		if v, ok := lib(name); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				return n
 			}
 		}
-		keep := depth < maxDepth || (depth == maxDepth && !opens)
-		if opens {
-			depth++
-			keep = depth <= maxDepth
-		}
-		if keep {
-			out.WriteString(line + "\n")
+		return def
+	}
+	l.DefaultRealm, _ = lib("default_realm")
+	l.AllowWeakCrypto = flag("allow_weak_crypto", false)
+	l.Canonicalize = flag("canonicalize", false)
+	l.CCacheType = num("ccache_type", 4)
+	l.Clockskew = dur("clockskew", 5*time.Minute)
+	l.DefaultKeytabName = "/etc/krb5.keytab"
+	if v, ok := lib("default_keytab_name"); ok {
+		l.DefaultKeytabName = v
+	}
+	l.DefaultClientKeytabName = "FILE:/etc/krb5/user/%{euid}/client.keytab"
+	if v, ok := lib("default_client_keytab_name"); ok {
+		l.DefaultClientKeytabName = v
+	}
+	l.DNSCanonicalizeHostname = flag("dns_canonicalize_hostname", true)
+	l.DNSLookupKDC = flag("dns_lookup_kdc", true)
+	l.DNSLookupRealm = flag("dns_lookup_realm", false)
+	l.Forwardable = flag("forwardable", false)
+	l.Proxiable = flag("proxiable", false)
+	l.NoAddresses = flag("noaddresses", true)
+	l.RDNS = flag("rdns", true)
+	l.KDCTimeSync = 1
+	if !flag("kdc_timesync", true) {
+		l.KDCTimeSync = 0
+	}
+	l.KDCDefaultOptions = asn1.BitString{Bytes: []byte{0, 0, 0, 0x10}, BitLength: 32} // renewable-ok
+	l.TicketLifetime = dur("ticket_lifetime", 24*time.Hour)
+	l.RenewLifetime = dur("renew_lifetime", 0)
+	l.UDPPreferenceLimit = num("udp_preference_limit", 1465)
+	l.PreferredPreauthTypes = []int{17, 16, 15, 14}
+	if v, ok := lib("preferred_preauth_types"); ok {
+		l.PreferredPreauthTypes = nil
+		for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+			if n, err := strconv.Atoi(f); err == nil {
+				l.PreferredPreauthTypes = append(l.PreferredPreauthTypes, n)
+			}
 		}
 	}
-	return out.String()
+	enctypes := func(name string) ([]string, []int32) {
+		v, ok := lib(name)
+		if !ok {
+			v = "DEFAULT"
+		}
+		names := expandEnctypes(v)
+		return names, enctypeIDs(names, l.AllowWeakCrypto)
+	}
+	l.DefaultTktEnctypes, l.DefaultTktEnctypeIDs = enctypes("default_tkt_enctypes")
+	l.DefaultTGSEnctypes, l.DefaultTGSEnctypeIDs = enctypes("default_tgs_enctypes")
+	l.PermittedEnctypes, l.PermittedEnctypeIDs = enctypes("permitted_enctypes")
+
+	for _, realm := range c.subsections("realms") {
+		r := config.Realm{Realm: realm}
+		r.KDC = c.Values("realms", realm, "kdc")
+		r.AdminServer = c.Values("realms", realm, "admin_server")
+		r.KPasswdServer = c.Values("realms", realm, "kpasswd_server")
+		r.MasterKDC = append(c.Values("realms", realm, "master_kdc"), c.Values("realms", realm, "primary_kdc")...)
+		r.DefaultDomain, _ = c.Value("realms", realm, "default_domain")
+		if len(r.KPasswdServer) == 0 {
+			for _, a := range r.AdminServer {
+				host, _, found := strings.Cut(a, ":")
+				if !found || strings.HasPrefix(a, "[") {
+					host = a
+				}
+				r.KPasswdServer = append(r.KPasswdServer, host+":464")
+			}
+		}
+		g.Realms = append(g.Realms, r)
+	}
+	for key, vals := range c.relations {
+		if domain, ok := strings.CutPrefix(key, "domain_realm\x00"); ok && !strings.Contains(domain, "\x00") && len(vals) > 0 {
+			g.DomainRealm[domain] = vals[0]
+		}
+	}
+	return g
+}
+
+// subsections returns the names of the subsections of a section ("realms"
+// gives the realm names), sorted.
+func (c *Config) subsections(section string) []string {
+	seen := map[string]bool{}
+	prefix := section + "\x00"
+	for key := range c.relations {
+		rest, ok := strings.CutPrefix(key, prefix)
+		if !ok {
+			continue
+		}
+		if name, _, sub := strings.Cut(rest, "\x00"); sub {
+			seen[name] = true
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// expandEnctypes reads MIT's enctype list syntax: names, family names
+// (aes, aes-sha1, aes-sha2, des3, rc4, DEFAULT) and "-name" removals.
+func expandEnctypes(v string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		remove := strings.HasPrefix(f, "-")
+		f = strings.TrimPrefix(strings.TrimPrefix(f, "-"), "+")
+		names, ok := enctypeFamilies[f]
+		if !ok {
+			names = []string{f}
+		}
+		for _, n := range names {
+			out = slices.DeleteFunc(out, func(x string) bool { return x == n })
+			if !remove {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// mitEnctypeNames are MIT's names where gokrb5's table differs: for MIT,
+// des3-cbc-sha1 is the key-derivation enctype 16, as is des3-hmac-sha1.
+var mitEnctypeNames = map[string]int32{
+	"des3-cbc-sha1":  etypeID.DES3_CBC_SHA1_KD,
+	"des3-hmac-sha1": etypeID.DES3_CBC_SHA1_KD,
+}
+
+// enctypeIDs maps enctype names to numbers, dropping unknown ones and, unless
+// allowWeak, single DES.
+func enctypeIDs(names []string, allowWeak bool) []int32 {
+	var ids []int32
+	for _, n := range names {
+		id, ok := mitEnctypeNames[n]
+		if !ok {
+			id, ok = etypeID.ETypesByName[n]
+		}
+		if !ok || id == 0 || slices.Contains(ids, id) {
+			continue
+		}
+		if !allowWeak && strings.HasPrefix(n, "des-") {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// ParseDuration reads a duration as MIT's krb5_string_to_deltat does, in
+// krb5.conf and on kinit's command line: "3600" (seconds), "10h",
+// "1d2h30m", "90s", "1:30" (hours:minutes) and "1:30:15".
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	if n, err := strconv.ParseUint(s, 10, 31); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	if strings.Contains(s, ":") {
+		parts := strings.Split(s, ":")
+		if len(parts) > 3 {
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+		units := []time.Duration{time.Hour, time.Minute, time.Second}
+		var d time.Duration
+		for i, p := range parts {
+			n, err := strconv.ParseUint(p, 10, 31)
+			if err != nil {
+				return 0, fmt.Errorf("bad duration %q", s)
+			}
+			d += time.Duration(n) * units[i]
+		}
+		return d, nil
+	}
+	units := map[rune]time.Duration{'d': 24 * time.Hour, 'h': time.Hour, 'm': time.Minute, 's': time.Second}
+	var d time.Duration
+	num := ""
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			num += string(r)
+		case r == ' ':
+		default:
+			unit, ok := units[r]
+			if !ok || num == "" {
+				return 0, fmt.Errorf("bad duration %q", s)
+			}
+			n, err := strconv.ParseUint(num, 10, 31)
+			if err != nil {
+				return 0, fmt.Errorf("bad duration %q", s)
+			}
+			d += time.Duration(n) * unit
+			num = ""
+		}
+	}
+	if num != "" {
+		return 0, fmt.Errorf("bad duration %q", s)
+	}
+	return d, nil
 }

@@ -47,7 +47,7 @@ func (l *Login) Continue(ctx context.Context) (*responder.ResponseSet, error) {
 	if l.transport == nil {
 		t := transport.New(l.cfg.Config)
 		t.Trace = l.o.trace
-		t.NoDNS = !l.cfg.Bool(true, "libdefaults", "dns_lookup_kdc")
+		t.NoDNS = !l.cfg.LibDefaults.DNSLookupKDC
 		l.transport = t
 	}
 	var reply []byte

@@ -33,18 +33,6 @@ const MaxRequests = 16
 // referrals) within the MaxRequests budget.
 const maxRestarts = 3
 
-// mitDefaultEnctypes is MIT krb5 1.20's default for default_tkt_enctypes,
-// less camellia, which gokrb5 lacks. gokrb5's own default omits the RFC 8009 enctypes, so a
-// principal with only aes-sha2 keys would be offered no preauth.
-var mitDefaultEnctypes = []int32{
-	etypeID.AES256_CTS_HMAC_SHA1_96,
-	etypeID.AES128_CTS_HMAC_SHA1_96,
-	etypeID.AES256_CTS_HMAC_SHA384_192,
-	etypeID.AES128_CTS_HMAC_SHA256_128,
-	etypeID.DES3_CBC_SHA1_KD,
-	etypeID.RC4_HMAC,
-}
-
 // pauseKind says where a login waits for answers.
 type pauseKind int
 
@@ -223,20 +211,15 @@ func (l *Login) setServer() error {
 }
 
 // requestEnctypes returns the enctypes to request, in preference order:
-// the option, else default_tkt_enctypes, limited to those gokrb5 implements;
+// the option, else default_tkt_enctypes that permitted_enctypes allows (both
+// default to MIT's list), limited to those gokrb5 implements;
 // with a keytab, the keytab's enctypes first (as MIT's gic_keytab does).
 func (l *Login) requestEnctypes() []int32 {
 	list := l.o.enctypes
 	if list == nil {
-		list = mitDefaultEnctypes
-		if _, set := l.cfg.Value("libdefaults", "default_tkt_enctypes"); set {
-			list = l.cfg.LibDefaults.DefaultTktEnctypeIDs
-		}
-		if _, set := l.cfg.Value("libdefaults", "permitted_enctypes"); set {
-			list = slices.DeleteFunc(slices.Clone(list), func(e int32) bool {
-				return !slices.Contains(l.cfg.LibDefaults.PermittedEnctypeIDs, e)
-			})
-		}
+		list = slices.DeleteFunc(slices.Clone(l.cfg.LibDefaults.DefaultTktEnctypeIDs), func(e int32) bool {
+			return !slices.Contains(l.cfg.LibDefaults.PermittedEnctypeIDs, e)
+		})
 	}
 	var out []int32
 	for _, e := range list {

@@ -2,6 +2,7 @@ package krb
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -70,4 +71,69 @@ func TestConfigRelations(t *testing.T) {
 	assert.False(t, cfg.RealmBool("OTHER.TEST", "disable_encrypted_timestamp", false))
 	assert.True(t, cfg.Bool(false, "realms", "EX.TEST", "sub", "deep"))
 	assert.Equal(t, 0, cfg.LibDefaults.KDCTimeSync)
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"3600": time.Hour, "10h": 10 * time.Hour, "1d2h30m": 26*time.Hour + 30*time.Minute,
+		"90s": 90 * time.Second, "1:30": 90 * time.Minute, "1:30:15": 90*time.Minute + 15*time.Second,
+		"7d 0h 0m 0s": 7 * 24 * time.Hour,
+	} {
+		got, err := ParseDuration(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "h", "1x", "1:2:3:4", "-5"} {
+		_, err := ParseDuration(in)
+		assert.Error(t, err, in)
+	}
+}
+
+func TestConfigDefaultsAreMITs(t *testing.T) {
+	cfg, err := ParseConfig("[libdefaults]\n default_realm = EX.TEST\n")
+	require.NoError(t, err)
+	l := cfg.LibDefaults
+	assert.Equal(t, []int32{18, 17, 20, 19, 16, 23}, l.DefaultTktEnctypeIDs, "MIT 1.20's default, with the RFC 8009 enctypes")
+	assert.Equal(t, 24*time.Hour, l.TicketLifetime)
+	assert.Equal(t, 1, l.KDCTimeSync)
+	assert.True(t, l.DNSLookupKDC, "MIT's default")
+	assert.Equal(t, 1465, l.UDPPreferenceLimit)
+	assert.Equal(t, []int{17, 16, 15, 14}, l.PreferredPreauthTypes)
+
+	cfg, err = ParseConfig(`[libdefaults]
+	default_realm = EX.TEST
+	default_tkt_enctypes = aes -aes128-cts-hmac-sha1-96 des3-cbc-sha1
+	ticket_lifetime = 10h
+	renew_lifetime = 7d
+	kdc_timesync = false
+	forwardable = yes
+	dns_lookup_kdc = false
+	preferred_preauth_types = 151, 2
+[realms]
+	EX.TEST = {
+		kdc = kdc1.ex.test
+		kdc = kdc2.ex.test:750
+		admin_server = adm.ex.test
+	}
+	OTHER.TEST = {
+		kdc = [::1]:88
+	}
+[domain_realm]
+	.ex.test = EX.TEST
+`)
+	require.NoError(t, err)
+	l = cfg.LibDefaults
+	assert.Equal(t, []int32{18, 20, 19, 16}, l.DefaultTktEnctypeIDs)
+	assert.Equal(t, 10*time.Hour, l.TicketLifetime)
+	assert.Equal(t, 7*24*time.Hour, l.RenewLifetime)
+	assert.Equal(t, 0, l.KDCTimeSync)
+	assert.True(t, l.Forwardable)
+	assert.False(t, l.DNSLookupKDC)
+	assert.Equal(t, []int{151, 2}, l.PreferredPreauthTypes)
+	require.Len(t, cfg.Realms, 2)
+	assert.Equal(t, "EX.TEST", cfg.Realms[0].Realm)
+	assert.Equal(t, []string{"kdc1.ex.test", "kdc2.ex.test:750"}, cfg.Realms[0].KDC)
+	assert.Equal(t, []string{"adm.ex.test:464"}, cfg.Realms[0].KPasswdServer)
+	assert.Equal(t, []string{"[::1]:88"}, cfg.Realms[1].KDC)
+	assert.Equal(t, "EX.TEST", cfg.DomainRealm[".ex.test"])
 }

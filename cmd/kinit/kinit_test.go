@@ -30,21 +30,6 @@ func TestGetopt(t *testing.T) {
 	assert.EqualError(t, err, "option requires an argument -- 'l'")
 }
 
-func TestParseDeltat(t *testing.T) {
-	for in, want := range map[string]time.Duration{
-		"3600": time.Hour, "10h": 10 * time.Hour, "1d2h30m": 26*time.Hour + 30*time.Minute,
-		"90s": 90 * time.Second, "1:30": 90 * time.Minute, "1:30:15": 90*time.Minute + 15*time.Second,
-	} {
-		got, err := parseDeltat(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
-	}
-	for _, in := range []string{"", "h", "1x", "1:2:3:4", "-5"} {
-		_, err := parseDeltat(in)
-		assert.Error(t, err, in)
-	}
-}
-
 // kinitBinary builds this command once per test run.
 func kinitBinary(t *testing.T) string {
 	t.Helper()

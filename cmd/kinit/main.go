@@ -182,7 +182,7 @@ func parseArgs(args []string) (*settings, error) {
 		case 'V':
 			s.verbose = true
 		case 'l', 'r':
-			d, err := parseDeltat(o.arg)
+			d, err := krb.ParseDuration(o.arg)
 			if err != nil || d <= 0 {
 				return nil, fmt.Errorf("Bad lifetime value %s", o.arg)
 			}
