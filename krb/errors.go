@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gokinit/gokinit/krb/transport"
+	"github.com/gokinit/gokinit/preauth"
 	"github.com/gokinit/gokinit/responder"
 	"github.com/jcmturner/gokrb5/v8/types"
 )
@@ -39,7 +40,7 @@ const (
 var (
 	// ErrPreauthFailed: the KDC rejected the preauthentication (a wrong
 	// password, OTP or PIN), or the reply key did not decrypt the reply.
-	ErrPreauthFailed = errors.New("preauthentication failed")
+	ErrPreauthFailed = preauth.ErrPreauthFailed
 	// ErrClientUnknown: the client principal is not in the KDC's database.
 	ErrClientUnknown = errors.New("client not found in Kerberos database")
 	// ErrServerUnknown: the requested service principal does not exist.

@@ -42,8 +42,9 @@ const (
 var ErrUnarmoredReply = errors.New("KDC reply is not FAST-armored")
 
 // ErrFASTRequired means FAST was required but is not possible: no armor
-// was given, or the KDC does not offer FAST.
-var ErrFASTRequired = errors.New("FAST is required")
+// was given, the KDC does not offer FAST, or the KDC offers the client's
+// mechanisms (OTP) only inside FAST and the login has no armor.
+var ErrFASTRequired = preauth.ErrFASTRequired
 
 // krbFastArmor is KrbFastArmor (RFC 6113 §5.4.1).
 type krbFastArmor struct {

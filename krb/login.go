@@ -717,6 +717,11 @@ func (l *Login) processRound(ctx context.Context, last *KDCError) (*Request, err
 	case last != nil && last.Code == ErrCodeMorePreauthRequired:
 		return nil, last
 	}
+	if _, ok := preauth.Find(l.methodPA, paFXFast); ok && l.fast == nil {
+		// MIT's KDC offers OTP and encrypted challenge only inside FAST:
+		// unarmored, it offers nothing but PA-FX-FAST.
+		return nil, fmt.Errorf("%w: the KDC offers preauthentication for %s only inside FAST; give armor (kinit -T, krb.WithArmor)", ErrFASTRequired, l.client)
+	}
 	return nil, fmt.Errorf("%w: the KDC offered %v", ErrNoMechanism, paTypes(l.methodPA))
 }
 

@@ -22,6 +22,7 @@ package preauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -160,6 +161,16 @@ type Callbacks interface {
 	// this one fails (a mechanism that has committed to a second factor).
 	DisableFallback()
 }
+
+// Sentinels a mechanism wraps so that callers of the engine can match its
+// failures with errors.Is; package krb exports the same values.
+var (
+	// ErrPreauthFailed: the secret was wrong or unusable (krb.ErrPreauthFailed).
+	ErrPreauthFailed = errors.New("preauthentication failed")
+	// ErrFASTRequired: the mechanism runs only inside FAST, and the login is
+	// not armored (krb.ErrFASTRequired).
+	ErrFASTRequired = errors.New("FAST is required")
+)
 
 // Error says why a mechanism failed. The engine reports it in place of a
 // generic failure when no other mechanism succeeds.

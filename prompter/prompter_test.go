@@ -32,7 +32,7 @@ func TestTerminalReadsLinesFromAPipe(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"s3cret", "123456"}, replies)
-	assert.Equal(t, "Enter your token\nPassword for bob@EX.TEST: Enter OTP Token Value: ", out.String())
+	assert.Equal(t, "Enter your token\nPassword for bob@EX.TEST: \nEnter OTP Token Value: \n", out.String())
 
 	_, err = term.Prompt(context.Background(), "", "", []Prompt{{Text: "more"}})
 	assert.ErrorIs(t, err, ErrNoInput)

@@ -60,10 +60,14 @@ func (t *Terminal) Prompt(ctx context.Context, name, banner string, prompts []Pr
 		if p.Hidden && term.IsTerminal(int(in.Fd())) {
 			var b []byte
 			b, err = term.ReadPassword(int(in.Fd()))
-			fmt.Fprintln(out)
 			line = string(b)
 		} else {
 			line, err = t.readLine()
+		}
+		if p.Hidden {
+			// The typed newline was not echoed; MIT's prompter ends the
+			// line itself, terminal or not.
+			fmt.Fprintln(out)
 		}
 		if err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package responder
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -72,17 +73,29 @@ func OTPChallengeOf(rs *ResponseSet) (c *OTPChallenge, ok bool, err error) {
 
 // Encode returns the challenge as MIT's JSON.
 func (c *OTPChallenge) Encode() (string, error) {
-	b, err := json.Marshal(c)
-	return string(b), err
+	return marshalMIT(c)
 }
 
 // SetOTPAnswer answers the "otp" question.
 func SetOTPAnswer(rs *ResponseSet, a OTPAnswer) error {
-	b, err := json.Marshal(a)
+	s, err := marshalMIT(a)
 	if err != nil {
 		return err
 	}
-	return rs.SetAnswer(QuestionOTP, string(b))
+	return rs.SetAnswer(QuestionOTP, s)
+}
+
+// marshalMIT encodes v as MIT's k5_json does: compact, and without
+// json.Marshal's HTML escaping (MIT writes a vendor "A&B" as "A&B", not
+// "A\u0026B").
+func marshalMIT(v any) (string, error) {
+	var b bytes.Buffer
+	e := json.NewEncoder(&b)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
+		return "", err
+	}
+	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n"))), nil
 }
 
 // ParseOTPAnswer decodes the answer JSON of the "otp" question. It never

@@ -41,18 +41,17 @@ func PKINITChallengeOf(rs *ResponseSet) (c PKINITChallenge, ok bool, err error) 
 
 // Encode returns the challenge as MIT's JSON.
 func (c PKINITChallenge) Encode() (string, error) {
-	b, err := json.Marshal(c)
-	return string(b), err
+	return marshalMIT(c)
 }
 
 // SetPKINITAnswer answers the "pkinit" question with a PIN or pass phrase per
 // identity. Identities left out are asked through the prompter.
 func SetPKINITAnswer(rs *ResponseSet, pins map[string]string) error {
-	b, err := json.Marshal(pins)
+	s, err := marshalMIT(pins)
 	if err != nil {
 		return err
 	}
-	return rs.SetAnswer(QuestionPKINIT, string(b))
+	return rs.SetAnswer(QuestionPKINIT, s)
 }
 
 // ParsePKINITAnswer decodes the answer JSON of the "pkinit" question. Its

@@ -72,7 +72,7 @@ func TestKinitAgainstMITKDC(t *testing.T) {
 	t.Run("password on stdin", func(t *testing.T) {
 		r := runKinit(t, bin, env, "bob-pw\n", "-l", "1h", "bob")
 		require.Equal(t, 0, r.code, r.stderr)
-		assert.Equal(t, "Password for "+realm.Principal("bob")+": ", r.stdout)
+		assert.Equal(t, "Password for "+realm.Principal("bob")+": \n", r.stdout, "as MIT's kinit prints it")
 		cache, err := ccache.ReadFile(cc)
 		require.NoError(t, err)
 		assert.Equal(t, realm.Principal("bob"), cache.DefaultPrincipal.String())
