@@ -39,8 +39,11 @@ func (c callbacks) ASKey(ctx context.Context) (types.EncryptionKey, error) {
 	return c.l.asKeyFor(ctx)
 }
 
+// SetASKey replaces the reply key. Whether the password was used stays as
+// it is: SPAKE's key comes from it, and a failure then means a wrong
+// password, as MIT reports it.
 func (c callbacks) SetASKey(key types.EncryptionKey) {
-	c.l.asKey, c.l.keyByMod, c.l.fromPW = &key, true, false
+	c.l.asKey, c.l.keyByMod = &key, true
 }
 
 // ArmorKey is the FAST armor key, nil when the exchange is not armored.

@@ -677,6 +677,11 @@ func (l *Login) round(ctx context.Context, last *KDCError) (*Request, error) {
 // processRound is the second half of a round: mechanisms process their
 // types, informational ones first, until a real one produces PA-DATA.
 func (l *Login) processRound(ctx context.Context, last *KDCError) (*Request, error) {
+	if a, ok := l.rs.Answer(responder.QuestionPassword); ok && l.password == nil {
+		// Keep the answer even if no mechanism uses it this round (SPAKE
+		// first sends its support message): the password is asked once.
+		l.password = &a
+	}
 	cb := l.callbacks(l.rs)
 	input := func(pa types.PAData) *preauth.Input {
 		return &preauth.Input{PAData: pa, All: l.methodPA, ReqBody: l.bodyDER, PrevRequest: l.lastReq}

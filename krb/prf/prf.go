@@ -179,6 +179,30 @@ func CF2(key1, key2 types.EncryptionKey, pepper1, pepper2 string) (types.Encrypt
 	return types.EncryptionKey{KeyType: key1.KeyType, KeyValue: p.randomToKey(a)}, nil
 }
 
+// SeedLength is the enctype's random-to-key input length in bytes (RFC 3961
+// §3 "key-generation seed length").
+func SeedLength(etype int32) (int, error) {
+	p, ok := profiles[etype]
+	if !ok {
+		return 0, fmt.Errorf("%w %d", ErrUnsupported, etype)
+	}
+	return p.seedLen, nil
+}
+
+// RandomToKey turns a seed of SeedLength bytes into a key of the enctype
+// (RFC 3961 §3 "random-to-key": parity bits for des3, the seed itself for
+// AES and rc4-hmac).
+func RandomToKey(etype int32, seed []byte) (types.EncryptionKey, error) {
+	p, ok := profiles[etype]
+	if !ok {
+		return types.EncryptionKey{}, fmt.Errorf("%w %d", ErrUnsupported, etype)
+	}
+	if len(seed) != p.seedLen {
+		return types.EncryptionKey{}, fmt.Errorf("prf: enctype %d seed is %d bytes, want %d", etype, len(seed), p.seedLen)
+	}
+	return types.EncryptionKey{KeyType: etype, KeyValue: p.randomToKey(seed)}, nil
+}
+
 // RandomKey returns a fresh random key of the enctype (random-to-key of a
 // random seed), such as a FAST armor subkey. gokrb5's key sizes are wrong for
 // aes256-cts-hmac-sha384-192, so this uses the table above.
