@@ -214,3 +214,27 @@ func BenchmarkOTPLogin(b *testing.B) {
 	}
 	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
 }
+
+// TestOTPQuestionAsValue drives an OTP login through the questions-as-values
+// API across two calls, as a web login answers across two HTTP requests:
+// only the *krb.Login survives in between.
+func TestOTPQuestionAsValue(t *testing.T) {
+	r := newOTPRealm(t)
+	login, err := krb.NewLogin("alice", krb.WithConfig(r.cfg), krb.WithArmor(r.armor), krb.WithDeferredQuestions())
+	require.NoError(t, err)
+	q, err := login.Continue(ctx(t))
+	require.NoError(t, err)
+	require.NotNil(t, q)
+	assert.Equal(t, []string{responder.QuestionOTP}, q.Questions())
+	c, ok, err := responder.OTPChallengeOf(q)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Len(t, c.TokenInfo, 1)
+
+	require.NoError(t, responder.SetOTPAnswer(q, responder.OTPAnswer{TokenInfo: 0, Value: aliceCode}))
+	q, err = login.Continue(context.Background())
+	require.NoError(t, err)
+	assert.Nil(t, q)
+	require.NotNil(t, login.Credentials())
+	assert.Equal(t, r.realm.Principal("alice"), login.Credentials().Client.String())
+}
