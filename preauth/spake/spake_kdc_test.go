@@ -66,11 +66,7 @@ func spakeRealm(t testing.TB, groups, challenge string) *krbtest.Realm {
 	if r, ok := realms.m[key]; ok {
 		return r
 	}
-	opts := []krbtest.Option{krbtest.WithKrb5Conf("spake_preauth_groups = " + groups)}
-	if challenge != "" {
-		opts = append(opts, krbtest.WithKDCConf("spake_preauth_kdc_challenge = "+challenge, ""))
-	}
-	r, err := krbtest.Start(opts...)
+	r, err := krbtest.Start(krbtest.WithSPAKE(strings.Fields(groups), challenge))
 	require.NoError(t, err)
 	steps := []error{
 		r.AddPrincipal("alice", alicePW, krbtest.RequiresPreauth()),
