@@ -1,0 +1,129 @@
+package krb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gokinit/gokinit/krb/prf"
+	"github.com/gokinit/gokinit/preauth"
+	"github.com/gokinit/gokinit/responder"
+	"github.com/jcmturner/gokrb5/v8/crypto"
+	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// finish verifies the AS-REP and builds the credentials.
+func (l *Login) finish(ctx context.Context, rep *asRep) error {
+	var strengthen *types.EncryptionKey
+	if l.fast != nil {
+		resp, err := l.fast.unwrap(rep.PAData, l.body.Nonce)
+		if errors.Is(err, ErrUnarmoredReply) {
+			err = fmt.Errorf("%w: the KDC answered an armored request with an unarmored AS-REP", ErrUnarmoredReply)
+		}
+		if err != nil {
+			return err
+		}
+		client, err := l.fast.verifyFinished(resp, rep.Ticket.Bytes)
+		if err != nil {
+			return err
+		}
+		// The armored client name and padata replace the unprotected ones.
+		rep.CName, rep.CRealm, rep.PAData = client.Name, client.Realm, resp.PAData
+		if resp.StrengthenKey.KeyType != 0 {
+			strengthen = &resp.StrengthenKey
+		}
+	}
+	l.trace("Received AS-REP (preauth %v)", paTypes(rep.PAData))
+	cb := l.callbacks(l.rs)
+	for _, pa := range rep.PAData {
+		// The selected mechanism sees the reply's padata for any of its
+		// types (PKINIT sends PA-PK-AS-REQ, the KDC answers PA-PK-AS-REP);
+		// other real mechanisms do not.
+		m, req := l.request(pa.PADataType)
+		if m == nil || (l.kindOf(m, pa.PADataType) == preauth.Real && m != l.selectedMechanism()) {
+			continue
+		}
+		in := &preauth.Input{PAData: pa, All: rep.PAData, ReqBody: l.bodyDER, PrevRequest: l.lastReq, Reply: true}
+		if _, err := req.Process(ctx, cb, in); err != nil {
+			return err
+		}
+	}
+	if !slices.Contains(l.etypes, rep.EncPart.EType) {
+		return fmt.Errorf("%w: reply encrypted with enctype %d, which was not requested", ErrBadReply, rep.EncPart.EType)
+	}
+	if !l.keyByMod {
+		if rep.EncPart.EType != l.etype || l.selected == 0 {
+			l.etype, l.salt, l.s2k = rep.EncPart.EType, l.defaultSalt(), ""
+			l.readEtypeInfo(rep.PAData)
+			if l.etype != rep.EncPart.EType {
+				l.etype, l.salt, l.s2k = rep.EncPart.EType, l.defaultSalt(), ""
+			}
+		}
+		if !l.haveSecret() {
+			// No preauthentication was needed: the key is needed only now,
+			// and the responder gets its one chance at the password here.
+			rs := &responder.ResponseSet{}
+			rs.Ask(responder.QuestionPassword, "")
+			l.rs = rs
+			if l.o.deferred {
+				l.trace("Waiting for answers to %v", rs.Questions())
+				l.paused, l.pausedRep, l.pausedKey = pausedReply, rep, strengthen
+				return nil
+			}
+			if l.o.responder != nil {
+				l.trace("Asking the responder: %v", rs.Questions())
+				if err := l.o.responder.Respond(ctx, rs); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return l.finishKey(ctx, rep, strengthen)
+}
+
+// finishKey decrypts the AS-REP with the reply key, verifies it and builds
+// the credentials.
+func (l *Login) finishKey(ctx context.Context, rep *asRep, strengthen *types.EncryptionKey) error {
+	key, err := l.asKeyFor(ctx)
+	if err != nil {
+		return err
+	}
+	if strengthen != nil {
+		// RFC 6113 §5.4.3: the reply key is strengthened by the KDC's key.
+		if key, err = prf.CF2(*strengthen, key, "strengthenkey", "replykey"); err != nil {
+			return fmt.Errorf("%w: strengthen key: %v", ErrBadReply, err)
+		}
+	}
+	plain, err := crypto.DecryptEncPart(rep.EncPart, key, keyusage.AS_REP_ENCPART)
+	if err != nil {
+		if l.fromPW {
+			return &passwordIncorrect{fmt.Errorf("%w: the reply did not decrypt", ErrPreauthFailed)}
+		}
+		return fmt.Errorf("%w: the reply did not decrypt with the key (%s)", ErrPreauthFailed, ErrorCodeText(ErrCodeBadIntegrity))
+	}
+	enc, err := decodeEncASRepPart(plain)
+	if err != nil {
+		return err
+	}
+	if err := l.verify(rep, enc); err != nil {
+		return err
+	}
+	fastAvail := false
+	if types.IsFlagSet(&enc.Flags, ticketFlagEncPARep) {
+		if err := reqEncPARepValid(enc.EncPAData, l.lastReq, key); err != nil {
+			return err
+		}
+		_, fastAvail = preauth.Find(enc.EncPAData, paFXFast)
+	}
+	l.creds = newCredentials(rep, enc)
+	l.creds.FASTAvailable = fastAvail
+	if l.cfg.LibDefaults.KDCTimeSync != 0 {
+		// MIT's kdc_timesync: remember the KDC's clock (from authtime) in the cache.
+		l.creds.KDCOffset = enc.AuthTime.Sub(l.o.now()).Truncate(time.Second)
+	}
+	l.trace("AS-REP verified: %s, ticket for %s, ends %s", l.creds.Client, l.creds.Server, l.creds.EndTime.Local().Format(time.DateTime))
+	return nil
+}

@@ -1,0 +1,337 @@
+package krb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gokinit/gokinit/preauth"
+	"github.com/gokinit/gokinit/responder"
+	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// kdcError keeps a KRB-ERROR whole for the caller.
+func kdcError(e *messages.KRBError, client Principal) *KDCError {
+	return &KDCError{
+		Code: e.ErrorCode, EText: e.EText, EData: e.EData, Realm: e.Realm,
+		CRealm: e.CRealm, CName: e.CName, Client: client.String(),
+		STime: e.STime.Add(time.Duration(e.Susec) * time.Microsecond),
+	}
+}
+
+// unwrapError replaces an armored KRB-ERROR by the one inside its
+// PA-FX-ERROR, and its padata by the armored padata (RFC 6113 §5.4.3).
+// An unarmored error is refused: it could come from an attacker stripping
+// FAST.
+func (l *Login) unwrapError(outer *messages.KRBError, pa types.PADataSequence) (*messages.KRBError, types.PADataSequence, error) {
+	resp, err := l.fast.unwrap(pa, l.body.Nonce)
+	if errors.Is(err, ErrUnarmoredReply) {
+		err = fmt.Errorf("%w: the KDC answered an armored request with an unarmored error (%s)", ErrUnarmoredReply, ErrorCodeText(outer.ErrorCode))
+		if l.o.fastRequired {
+			err = fmt.Errorf("%w: %w", ErrFASTRequired, err)
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	v, ok := preauth.Find(resp.PAData, paFXError)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: armored error without PA-FX-ERROR", ErrBadReply)
+	}
+	inner, err := decodeFXError(v)
+	if err != nil {
+		return nil, nil, err
+	}
+	rest := slices.DeleteFunc(slices.Clone(resp.PAData), func(p types.PAData) bool { return p.PADataType == paFXError })
+	return inner, rest, nil
+}
+
+// handleError acts on a KRB-ERROR as MIT 1.20's init_creds_step_reply does.
+func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa types.PADataSequence) (*Request, error) {
+	l.trace("Received error from KDC: %d/%s", code, ErrorCodeText(code))
+	if c, ok := preauth.Find(pa, paFXCookie); ok {
+		l.cookie = c
+	}
+	if l.fast == nil && l.o.armor != nil && !l.upgraded {
+		if _, ok := preauth.Find(pa, paFXFast); ok {
+			// The KDC offers FAST and we hold armor: start again armored
+			// (MIT's k5_upgrade_to_fast_p).
+			l.upgraded = true
+			l.trace("Upgrading to FAST")
+			return l.startExchange()
+		}
+	}
+	if l.fast == nil && l.o.fastRequired {
+		return nil, fmt.Errorf("%w: the KDC does not offer FAST", ErrFASTRequired)
+	}
+	switch code {
+	case ErrCodeResponseTooBig:
+		if l.tcpOnly {
+			return nil, kerr
+		}
+		l.tcpOnly = true
+		l.trace("Response too big for UDP, retrying with TCP")
+		return &Request{Data: l.lastReq, Realm: l.client.Realm, TCPOnly: true}, nil
+
+	case ErrCodePreauthRequired:
+		l.recordOffset(kerr.STime)
+		l.methodPA = l.sortPA(pa)
+		clear(l.tried)
+		l.selected, l.allowed = 0, 0
+		l.readEtypeInfo(l.methodPA)
+		return l.round(ctx, kerr)
+
+	case ErrCodeMorePreauthRequired:
+		if l.selected == 0 {
+			return nil, kerr
+		}
+		// Only the mechanism in progress may continue (multi-round SPAKE).
+		l.allowed = l.selected
+		l.methodPA = pa
+		return l.round(ctx, kerr)
+
+	case ErrCodePreauthFailed:
+		if l.selected == 0 && !l.noInfoPA {
+			// A KDC older than MIT 1.7 rejects our informational padata;
+			// retry without it, as MIT does.
+			l.noInfoPA = true
+			return l.startExchange()
+		}
+		if l.selected == 0 || l.noFall {
+			return nil, l.failure(kerr)
+		}
+		l.trace("Preauth type %d failed; trying the next offered mechanism", l.selected)
+		l.tried[l.selected] = true
+		l.selected, l.allowed = 0, 0
+		if len(pa) > 0 {
+			l.methodPA = l.sortPA(pa)
+			l.readEtypeInfo(l.methodPA)
+		}
+		return l.round(ctx, kerr)
+
+	case ErrCodePreauthExpired:
+		if l.restarts >= maxRestarts {
+			return nil, kerr
+		}
+		l.restarts++
+		l.trace("Preauthentication expired; restarting the exchange")
+		return l.startExchange()
+
+	case ErrCodeWrongRealm, ErrCodeClientUnknown:
+		if (l.o.canonicalize || l.o.enterprise) && kerr.CRealm != "" && kerr.CRealm != l.client.Realm && l.restarts < maxRestarts {
+			l.restarts++
+			l.trace("Following client referral to realm %s", kerr.CRealm)
+			l.client.Realm = kerr.CRealm
+			if l.o.service == "" {
+				l.server = TGSPrincipal(kerr.CRealm)
+			}
+			return l.startExchange()
+		}
+		return nil, kerr
+	}
+
+	// Another error with PA-DATA for the mechanism in use: let it adjust.
+	if l.selected != 0 && len(pa) > 0 {
+		if m, req := l.request(l.selected); m != nil {
+			if ta, ok := req.(preauth.TryAgainer); ok {
+				if err := l.newBody(); err != nil {
+					return nil, err
+				}
+				in := &preauth.Input{All: pa, ReqBody: l.bodyDER, PrevRequest: l.lastReq, ErrorCode: code}
+				in.PAData.PADataType = l.selected
+				if v, ok := preauth.Find(pa, l.selected); ok {
+					in.PAData.PADataValue = v
+				}
+				out, err := ta.TryAgain(ctx, l.callbacks(nil), in)
+				if err == nil && len(out) > 0 {
+					l.trace("Preauth mechanism %s retrying after error %d", m.Name(), code)
+					return l.emit(out)
+				}
+			}
+		}
+	}
+	return nil, kerr
+}
+
+// failure returns the error to report for a preauth failure: MIT's
+// "Password incorrect" when the key came from a password.
+func (l *Login) failure(kerr *KDCError) error {
+	if kerr.Code == ErrCodePreauthFailed && l.fromPW {
+		return &passwordIncorrect{kerr}
+	}
+	return kerr
+}
+
+// round runs one preauthentication round over l.methodPA: every mechanism
+// asks its questions, the responder answers once, then mechanisms process
+// their types, informational ones first, until a real one produces PA-DATA.
+func (l *Login) round(ctx context.Context, last *KDCError) (*Request, error) {
+	if err := l.newBody(); err != nil {
+		return nil, err
+	}
+	l.trace("Processing preauth types: %v", paTypes(l.methodPA))
+	rs := &responder.ResponseSet{}
+	l.rs = rs
+	cb := l.callbacks(rs)
+	input := func(pa types.PAData) *preauth.Input {
+		return &preauth.Input{PAData: pa, All: l.methodPA, ReqBody: l.bodyDER, PrevRequest: l.lastReq}
+	}
+	for _, pa := range l.methodPA {
+		if m, req := l.usable(pa.PADataType); m != nil {
+			if err := req.FillResponseSet(ctx, cb, input(pa), rs); err != nil {
+				l.trace("Preauth mechanism %s could not prepare questions for type %d: %v", m.Name(), pa.PADataType, err)
+			}
+		}
+	}
+	if !rs.Empty() {
+		if l.o.deferred {
+			l.trace("Waiting for answers to %v", rs.Questions())
+			l.paused, l.pausedLast = pausedRound, last
+			return nil, nil
+		}
+		if l.o.responder != nil {
+			l.trace("Asking the responder: %v", rs.Questions())
+			if err := l.o.responder.Respond(ctx, rs); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return l.processRound(ctx, last)
+}
+
+// processRound is the second half of a round: mechanisms process their
+// types, informational ones first, until a real one produces PA-DATA.
+func (l *Login) processRound(ctx context.Context, last *KDCError) (*Request, error) {
+	if a, ok := l.rs.Answer(responder.QuestionPassword); ok && l.password == nil {
+		// Keep the answer even if no mechanism uses it this round (SPAKE
+		// first sends its support message): the password is asked once.
+		l.password = &a
+	}
+	cb := l.callbacks(l.rs)
+	input := func(pa types.PAData) *preauth.Input {
+		return &preauth.Input{PAData: pa, All: l.methodPA, ReqBody: l.bodyDER, PrevRequest: l.lastReq}
+	}
+	var firstErr error
+	for _, kind := range []preauth.Kind{preauth.Info, preauth.Real} {
+		for _, pa := range l.methodPA {
+			m, req := l.usable(pa.PADataType)
+			if m == nil || l.kindOf(m, pa.PADataType) != kind {
+				continue
+			}
+			out, err := req.Process(ctx, cb, input(pa))
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				l.trace("Preauth mechanism %s (%d) failed: %v", m.Name(), pa.PADataType, err)
+				if firstErr == nil {
+					firstErr = err
+				}
+				if kind == preauth.Real {
+					l.tried[pa.PADataType] = true
+				}
+				continue
+			}
+			if kind == preauth.Real && len(out) > 0 {
+				l.selected = pa.PADataType
+				l.trace("Preauth mechanism %s (%d) produced %v", m.Name(), pa.PADataType, paTypes(out))
+				return l.emit(out)
+			}
+		}
+	}
+	switch {
+	case firstErr != nil:
+		return nil, firstErr
+	case last != nil && last.Code == ErrCodePreauthFailed:
+		return nil, l.failure(last)
+	case last != nil && last.Code == ErrCodeMorePreauthRequired:
+		return nil, last
+	}
+	if _, ok := preauth.Find(l.methodPA, paFXFast); ok && l.fast == nil {
+		// MIT's KDC offers OTP and encrypted challenge only inside FAST:
+		// unarmored, it offers nothing but PA-FX-FAST.
+		return nil, fmt.Errorf("%w: the KDC offers preauthentication for %s only inside FAST; give armor (kinit -T, krb.WithArmor)", ErrFASTRequired, l.client)
+	}
+	return nil, fmt.Errorf("%w: the KDC offered %v", ErrNoMechanism, paTypes(l.methodPA))
+}
+
+// request returns the mechanism claiming PA type t and its per-login state,
+// creating the state on first use.
+func (l *Login) request(t int32) (preauth.Mechanism, preauth.Request) {
+	for _, m := range l.mechs {
+		for _, pt := range m.PATypes() {
+			if pt.Type == t {
+				r, ok := l.reqs[m]
+				if !ok {
+					r = m.NewRequest()
+					l.reqs[m] = r
+				}
+				return m, r
+			}
+		}
+	}
+	return nil, nil
+}
+
+// usable is request, limited to types not failed and allowed this round.
+func (l *Login) usable(t int32) (preauth.Mechanism, preauth.Request) {
+	m, r := l.request(t)
+	if m == nil {
+		return nil, nil
+	}
+	if l.kindOf(m, t) == preauth.Real && (l.tried[t] || (l.allowed != 0 && l.allowed != t)) {
+		return nil, nil
+	}
+	return m, r
+}
+
+func (l *Login) kindOf(m preauth.Mechanism, t int32) preauth.Kind {
+	for _, pt := range m.PATypes() {
+		if pt.Type == t {
+			return pt.Kind
+		}
+	}
+	return 0
+}
+
+// sortPA orders the KDC's offer by preferred_preauth_types (MIT's default
+// 17, 16, 15, 14), keeping the KDC's order for the rest.
+func (l *Login) sortPA(pa types.PADataSequence) types.PADataSequence {
+	pref := l.cfg.LibDefaults.PreferredPreauthTypes
+	out := make(types.PADataSequence, 0, len(pa))
+	for _, p := range pref {
+		for _, e := range pa {
+			if int(e.PADataType) == p {
+				out = append(out, e)
+			}
+		}
+	}
+	for _, e := range pa {
+		if !slices.Contains(pref, int(e.PADataType)) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// recordOffset notes the KDC's clock from a KRB-ERROR (MIT's
+// note_req_timestamp); it is used only when kdc_timesync is on.
+func (l *Login) recordOffset(stime time.Time) {
+	if stime.IsZero() {
+		return
+	}
+	l.offset = stime.Sub(l.o.now())
+	l.haveOffset = true
+}
+
+// selectedMechanism is the mechanism whose PA type was selected, or nil.
+func (l *Login) selectedMechanism() preauth.Mechanism {
+	if l.selected == 0 {
+		return nil
+	}
+	m, _ := l.request(l.selected)
+	return m
+}
