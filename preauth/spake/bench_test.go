@@ -16,22 +16,22 @@ import (
 func BenchmarkGroup(b *testing.B) {
 	for _, g := range groups {
 		w := bytes.Repeat([]byte{0x5a}, g.multLen)
-		x, err := g.curve.randomScalar()
+		x, err := g.curve().randomScalar()
 		require.NoError(b, err)
-		y, err := g.curve.randomScalar()
+		y, err := g.curve().randomScalar()
 		require.NoError(b, err)
-		T, err := g.curve.public(w, x, true)
+		T, err := g.curve().public(w, x, true)
 		require.NoError(b, err)
 		b.Run(g.name+"/public", func(b *testing.B) {
 			for b.Loop() {
-				if _, err := g.curve.public(w, y, false); err != nil {
+				if _, err := g.curve().public(w, y, false); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 		b.Run(g.name+"/shared", func(b *testing.B) {
 			for b.Loop() {
-				if _, err := g.curve.shared(w, y, T, true); err != nil {
+				if _, err := g.curve().shared(w, y, T, true); err != nil {
 					b.Fatal(err)
 				}
 			}

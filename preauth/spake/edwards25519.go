@@ -24,7 +24,7 @@ type edwards25519Curve struct {
 	m, n *edwards25519.Point
 }
 
-func newEdwards25519() *edwards25519Curve {
+func newEdwards25519() curve {
 	return &edwards25519Curve{m: mustEdwardsPoint(edwards25519M), n: mustEdwardsPoint(edwards25519N)}
 }
 

@@ -27,7 +27,7 @@ const (
 )
 
 func TestEdwards25519Elements(t *testing.T) {
-	c := groups[0].curve
+	c := groups[0].curve()
 	for _, tc := range []struct {
 		hex  string
 		want error
@@ -66,22 +66,22 @@ func TestEdwards25519Elements(t *testing.T) {
 func TestEdwards25519SmallOrderComponent(t *testing.T) {
 	g := groups[0]
 	w := bytes.Repeat([]byte{7}, 32)
-	x, err := g.curve.randomScalar()
+	x, err := g.curve().randomScalar()
 	require.NoError(t, err)
-	y, err := g.curve.randomScalar()
+	y, err := g.curve().randomScalar()
 	require.NoError(t, err)
-	T, err := g.curve.public(w, x, true)
+	T, err := g.curve().public(w, x, true)
 	require.NoError(t, err)
-	S, err := g.curve.public(w, y, false)
+	S, err := g.curve().public(w, y, false)
 	require.NoError(t, err)
-	kdcK, err := g.curve.shared(w, x, S, false)
+	kdcK, err := g.curve().shared(w, x, S, false)
 	require.NoError(t, err)
 
 	torsion := mustEdwardsPoint(order8a)
 	tp, err := new(edwards25519.Point).SetBytes(T)
 	require.NoError(t, err)
 	mixed := new(edwards25519.Point).Add(tp, torsion).Bytes()
-	k, err := g.curve.shared(w, y, mixed, true)
+	k, err := g.curve().shared(w, y, mixed, true)
 	require.NoError(t, err)
 	assert.Equal(t, kdcK, k, "the torsion component is multiplied away")
 
@@ -89,7 +89,7 @@ func TestEdwards25519SmallOrderComponent(t *testing.T) {
 	require.NoError(t, err)
 	wM := new(edwards25519.Point).ScalarMult(ws, mustEdwardsPoint(edwards25519M))
 	for _, bad := range []*edwards25519.Point{wM, new(edwards25519.Point).Add(wM, torsion)} {
-		_, err = g.curve.shared(w, y, bad.Bytes(), true)
+		_, err = g.curve().shared(w, y, bad.Bytes(), true)
 		require.ErrorIs(t, err, ErrIdentity)
 		var ee *ElementError
 		require.ErrorAs(t, err, &ee)
@@ -100,7 +100,7 @@ func TestEdwards25519SmallOrderComponent(t *testing.T) {
 func TestNISTElements(t *testing.T) {
 	for _, g := range groups[1:] {
 		t.Run(g.name, func(t *testing.T) {
-			nc := g.curve.(interface{ encodedConstants() ([]byte, []byte) })
+			nc := g.curve().(interface{ encodedConstants() ([]byte, []byte) })
 			m, _ := nc.encodedConstants()
 			prime := primeOf(g)
 			for _, tc := range []struct {
@@ -118,7 +118,7 @@ func TestNISTElements(t *testing.T) {
 				{"x = 2^k - 1", append([]byte{3}, bytes.Repeat([]byte{0xff}, len(prime))...), ErrNonCanonical},
 				{"not on curve", notOnCurve[g.name], ErrNotOnCurve},
 			} {
-				err := g.curve.check(tc.b)
+				err := g.curve().check(tc.b)
 				if tc.want == nil {
 					assert.NoError(t, err, tc.name)
 					continue
@@ -129,10 +129,10 @@ func TestNISTElements(t *testing.T) {
 
 			// T = w·M makes K the identity: refused.
 			w := bytes.Repeat([]byte{5}, g.multLen)
-			y, err := g.curve.randomScalar()
+			y, err := g.curve().randomScalar()
 			require.NoError(t, err)
 			wM := scaledConstant(t, g, w)
-			_, err = g.curve.shared(w, y, wM, true)
+			_, err = g.curve().shared(w, y, wM, true)
 			require.ErrorIs(t, err, ErrIdentity)
 		})
 	}
@@ -149,7 +149,7 @@ var notOnCurve = map[string][]byte{
 }
 
 func primeOf(g *group) []byte {
-	switch c := g.curve.(type) {
+	switch c := g.curve().(type) {
 	case interface{ primeBytes() []byte }:
 		return c.primeBytes()
 	}
@@ -160,7 +160,7 @@ func (c *nistCurve[P]) primeBytes() []byte { return c.prime }
 
 // scaledConstant returns w·M, encoded.
 func scaledConstant(t *testing.T, g *group, w []byte) []byte {
-	switch c := g.curve.(type) {
+	switch c := g.curve().(type) {
 	case interface {
 		wTimesM([]byte) ([]byte, error)
 	}:

@@ -68,9 +68,9 @@ func (k *fakeKDC) challenge(id int32, support []byte) []byte {
 	k.support = support
 	w, err := deriveW(k.key, k.g)
 	require.NoError(k.t, err)
-	k.x, err = k.g.curve.randomScalar()
+	k.x, err = k.g.curve().randomScalar()
 	require.NoError(k.t, err)
-	T, err := k.g.curve.public(w, k.x, true)
+	T, err := k.g.curve().public(w, k.x, true)
 	require.NoError(k.t, err)
 	msg, err := encodeMessage(challenge{Group: id, PubKey: T, Factors: []secondFactor{{Type: sfNone}}})
 	require.NoError(k.t, err)
@@ -88,7 +88,7 @@ func (k *fakeKDC) verify(resp, body []byte) (types.EncryptionKey, error) {
 	require.NotNil(k.t, m.response, "a response message")
 	w, err := deriveW(k.key, k.g)
 	require.NoError(k.t, err)
-	K, err := k.g.curve.shared(w, k.x, m.response.PubKey, false)
+	K, err := k.g.curve().shared(w, k.x, m.response.PubKey, false)
 	if err != nil {
 		return types.EncryptionKey{}, err
 	}

@@ -76,7 +76,7 @@ func FuzzElement(f *testing.F) {
 	w := bytes.Repeat([]byte{3}, 66)
 	scalars := make([][]byte, len(groups))
 	for i, g := range groups {
-		y, err := g.curve.randomScalar()
+		y, err := g.curve().randomScalar()
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -85,13 +85,13 @@ func FuzzElement(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
 		i := int(which) % len(groups)
 		g := groups[i]
-		if err := g.curve.check(b); err != nil {
+		if err := g.curve().check(b); err != nil {
 			if !errors.Is(err, ErrInvalidElement) {
 				t.Fatalf("%s: error %v does not match ErrInvalidElement", g.name, err)
 			}
 			return
 		}
-		k, err := g.curve.shared(w[:g.multLen], scalars[i], b, true)
+		k, err := g.curve().shared(w[:g.multLen], scalars[i], b, true)
 		if err != nil {
 			if !errors.Is(err, ErrIdentity) {
 				t.Fatalf("%s: valid element refused: %v", g.name, err)

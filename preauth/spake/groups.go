@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"hash"
 	"strings"
+	"sync"
 )
 
 // Group numbers of the IANA "Kerberos SPAKE Groups" registry (RFC 9588, IANA Considerations).
@@ -25,7 +26,10 @@ type group struct {
 	multLen int
 	elemLen int
 	hash    func() hash.Hash
-	curve   curve
+	// curve builds the arithmetic on first use: decoding the M and N
+	// constants costs P-521 a point decompression, and most logins use
+	// one group, so a process does not pay for all four at start-up.
+	curve func() curve
 }
 
 // curve is the arithmetic of a group. A private scalar is kept as MIT
@@ -48,10 +52,10 @@ type curve interface {
 
 // groups lists the implemented groups in registry order.
 var groups = []*group{
-	{GroupEdwards25519, "edwards25519", 32, 32, sha256.New, newEdwards25519()},
-	{GroupP256, "P-256", 32, 33, sha256.New, newP256()},
-	{GroupP384, "P-384", 48, 49, sha512.New384, newP384()},
-	{GroupP521, "P-521", 66, 67, sha512.New, newP521()},
+	{GroupEdwards25519, "edwards25519", 32, 32, sha256.New, sync.OnceValue(newEdwards25519)},
+	{GroupP256, "P-256", 32, 33, sha256.New, sync.OnceValue(newP256)},
+	{GroupP384, "P-384", 48, 49, sha512.New384, sync.OnceValue(newP384)},
+	{GroupP521, "P-521", 66, 67, sha512.New, sync.OnceValue(newP521)},
 }
 
 // defaultGroups is MIT's client default for spake_preauth_groups.

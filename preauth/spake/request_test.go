@@ -257,7 +257,7 @@ func TestMechanism(t *testing.T) {
 }
 
 func TestErrorMessages(t *testing.T) {
-	err := groups[0].curve.check(mustHex(identity25519))
+	err := groups[0].curve().check(mustHex(identity25519))
 	assert.Equal(t, "spake: the KDC's public element (edwards25519) is invalid: the identity element", err.Error())
 	assert.ErrorIs(t, err, ErrIdentity)
 	assert.ErrorIs(t, err, ErrInvalidElement)

@@ -157,7 +157,7 @@ func (r *request) processChallenge(ctx context.Context, cb preauth.Callbacks, in
 		return nil, ErrNoFactor
 	}
 	// Refuse a bad T before the password is asked for.
-	if err := g.curve.check(ch.PubKey); err != nil {
+	if err := g.curve().check(ch.PubKey); err != nil {
 		return nil, err
 	}
 	if len(in.ReqBody) == 0 {
@@ -213,15 +213,15 @@ func (r *request) processChallenge(ctx context.Context, cb preauth.Callbacks, in
 // scalar y, the public element S = y·G + w·N and the shared element
 // K = y·(T − w·M). y is erased before returning.
 func exchange(g *group, w, t []byte) (s, k []byte, err error) {
-	y, err := g.curve.randomScalar()
+	y, err := g.curve().randomScalar()
 	if err != nil {
 		return nil, nil, err
 	}
 	defer clear(y)
-	if s, err = g.curve.public(w, y, false); err != nil {
+	if s, err = g.curve().public(w, y, false); err != nil {
 		return nil, nil, err
 	}
-	if k, err = g.curve.shared(w, y, t, true); err != nil {
+	if k, err = g.curve().shared(w, y, t, true); err != nil {
 		return nil, nil, err
 	}
 	return s, k, nil

@@ -88,15 +88,15 @@ func TestGroupParameters(t *testing.T) {
 			m, n := constants(g)
 			assert.Equal(t, hex.EncodeToString(want.M), hex.EncodeToString(m))
 			assert.Equal(t, hex.EncodeToString(want.N), hex.EncodeToString(n))
-			require.NoError(t, g.curve.check(m), "M is a valid element")
-			require.NoError(t, g.curve.check(n), "N is a valid element")
+			require.NoError(t, g.curve().check(m), "M is a valid element")
+			require.NoError(t, g.curve().check(n), "N is a valid element")
 		})
 	}
 }
 
 // constants returns the encodings of a group's M and N.
 func constants(g *group) (m, n []byte) {
-	switch c := g.curve.(type) {
+	switch c := g.curve().(type) {
 	case *edwards25519Curve:
 		return c.m.Bytes(), c.n.Bytes()
 	case interface{ encodedConstants() ([]byte, []byte) }:
@@ -128,17 +128,17 @@ func TestVectors(t *testing.T) {
 			require.NoError(t, err)
 			eq(v.W, w, "w")
 
-			T, err := g.curve.public(w, v.X, true)
+			T, err := g.curve().public(w, v.X, true)
 			require.NoError(t, err)
 			eq(v.T, T, "T = x·G + w·M")
-			S, err := g.curve.public(w, v.Y, false)
+			S, err := g.curve().public(w, v.Y, false)
 			require.NoError(t, err)
 			eq(v.S, S, "S = y·G + w·N")
 
-			kClient, err := g.curve.shared(w, v.Y, v.T, true)
+			kClient, err := g.curve().shared(w, v.Y, v.T, true)
 			require.NoError(t, err)
 			eq(v.K, kClient, "K = y·(T − w·M), the client's")
-			kKDC, err := g.curve.shared(w, v.X, v.S, false)
+			kKDC, err := g.curve().shared(w, v.X, v.S, false)
 			require.NoError(t, err)
 			eq(v.K, kKDC, "K = x·(S − w·N), the KDC's")
 
