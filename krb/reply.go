@@ -124,6 +124,6 @@ func (l *Login) finishKey(ctx context.Context, rep *asRep, strengthen *types.Enc
 		// MIT's kdc_timesync: remember the KDC's clock (from authtime) in the cache.
 		l.creds.KDCOffset = enc.AuthTime.Sub(l.o.now()).Truncate(time.Second)
 	}
-	l.trace("AS-REP verified: %s, ticket for %s, ends %s", l.creds.Client, l.creds.Server, l.creds.EndTime.Local().Format(time.DateTime))
+	l.trace("AS-REP verified: %s, ticket for %s, ends %s", l.creds.Client, l.creds.Server, l.creds.EndTime.UTC().Format(time.RFC3339))
 	return nil
 }
