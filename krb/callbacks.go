@@ -25,7 +25,12 @@ func (c callbacks) Client() (types.PrincipalName, string) {
 	return c.l.client.Name, c.l.client.Realm
 }
 
-func (c callbacks) Enctype() int32 { return c.l.etype }
+func (c callbacks) Enctype() int32 {
+	if c.l.replyEtype != 0 {
+		return c.l.replyEtype
+	}
+	return c.l.etype
+}
 
 // NeedASKey asks the "password" question unless the password or keytab is
 // already known (MIT's need_as_key).

@@ -63,23 +63,24 @@ type Login struct {
 	mechs  []preauth.Mechanism
 
 	// Per exchange; reset when the exchange restarts.
-	reqs     map[preauth.Mechanism]preauth.Request
-	body     kdcReqBody
-	bodyDER  []byte
-	lastReq  []byte
-	prevReq  []byte
-	methodPA types.PADataSequence
-	cookie   []byte
-	tried    map[int32]bool
-	selected int32
-	allowed  int32
-	noFall   bool
-	asKey    *types.EncryptionKey
-	keyByMod bool // the AS key was set by a mechanism, not derived
-	fast     *fastState
-	etype    int32
-	salt     string
-	s2k      string
+	reqs       map[preauth.Mechanism]preauth.Request
+	body       kdcReqBody
+	bodyDER    []byte
+	lastReq    []byte
+	prevReq    []byte
+	methodPA   types.PADataSequence
+	cookie     []byte
+	tried      map[int32]bool
+	selected   int32
+	allowed    int32
+	noFall     bool
+	asKey      *types.EncryptionKey
+	keyByMod   bool // the AS key was set by a mechanism, not derived
+	fast       *fastState
+	etype      int32
+	replyEtype int32 // the AS-REP's enctype while its padata is processed
+	salt       string
+	s2k        string
 
 	// Per login.
 	etypes     []int32

@@ -2,6 +2,7 @@ package krb
 
 import (
 	"context"
+	"crypto/hmac"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/gokinit/gokinit/krb/prf"
 	"github.com/gokinit/gokinit/preauth"
 	"github.com/gokinit/gokinit/responder"
+	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/types"
@@ -37,6 +39,13 @@ func (l *Login) finish(ctx context.Context, rep *asRep) error {
 		}
 	}
 	l.trace("Received AS-REP (preauth %v)", paTypes(rep.PAData))
+	if !slices.Contains(l.etypes, rep.EncPart.EType) {
+		return fmt.Errorf("%w: reply encrypted with enctype %d, which was not requested", ErrBadReply, rep.EncPart.EType)
+	}
+	// Mechanisms that derive the reply key (PKINIT) need the reply's
+	// enctype, as MIT sets ctx->etype before processing the reply padata.
+	l.replyEtype = rep.EncPart.EType
+	defer func() { l.replyEtype = 0 }()
 	cb := l.callbacks(l.rs)
 	for _, pa := range rep.PAData {
 		// The selected mechanism sees the reply's padata for any of its
@@ -50,9 +59,6 @@ func (l *Login) finish(ctx context.Context, rep *asRep) error {
 		if _, err := req.Process(ctx, cb, in); err != nil {
 			return err
 		}
-	}
-	if !slices.Contains(l.etypes, rep.EncPart.EType) {
-		return fmt.Errorf("%w: reply encrypted with enctype %d, which was not requested", ErrBadReply, rep.EncPart.EType)
 	}
 	if !l.keyByMod {
 		if rep.EncPart.EType != l.etype || l.selected == 0 {
@@ -91,6 +97,7 @@ func (l *Login) finishKey(ctx context.Context, rep *asRep, strengthen *types.Enc
 	if err != nil {
 		return err
 	}
+	replyKey := key
 	if strengthen != nil {
 		// RFC 6113 §5.4.3: the reply key is strengthened by the KDC's key.
 		if key, err = prf.CF2(*strengthen, key, "strengthenkey", "replykey"); err != nil {
@@ -111,6 +118,11 @@ func (l *Login) finishKey(ctx context.Context, rep *asRep, strengthen *types.Enc
 	if err := l.verify(rep, enc); err != nil {
 		return err
 	}
+	if l.client.isAnonymous() {
+		if err := verifyAnonymousKX(rep.PAData, replyKey, enc.Key); err != nil {
+			return err
+		}
+	}
 	fastAvail := false
 	if types.IsFlagSet(&enc.Flags, ticketFlagEncPARep) {
 		if err := reqEncPARepValid(enc.EncPAData, l.lastReq, key); err != nil {
@@ -126,4 +138,45 @@ func (l *Login) finishKey(ctx context.Context, rep *asRep, strengthen *types.Enc
 	}
 	l.trace("AS-REP verified: %s, ticket for %s, ends %s", l.creds.Client, l.creds.Server, l.creds.EndTime.UTC().Format(time.RFC3339))
 	return nil
+}
+
+// verifyAnonymousKX checks a fully anonymous reply's session key (RFC 8062
+// §7, MIT's verify_anonymous): PA-PKINIT-KX holds the KDC's contribution
+// key encrypted in the reply key (key usage 44), and the session key must
+// be KRB-FX-CF2(contribution, reply key, "PKINIT", "KEYEXCHANGE").
+func verifyAnonymousKX(pas types.PADataSequence, replyKey, session types.EncryptionKey) (err error) {
+	defer recoverDecode("PA-PKINIT-KX", &err)
+	v, ok := preauth.Find(pas, paPKINITKX)
+	if !ok {
+		return fmt.Errorf("%w: anonymous reply without PA-PKINIT-KX", ErrBadReply)
+	}
+	var enc types.EncryptedData
+	if _, err := asn1.Unmarshal(v, &enc); err != nil {
+		return fmt.Errorf("%w: PA-PKINIT-KX: %v", ErrBadReply, err)
+	}
+	plain, err := crypto.DecryptEncPart(enc, replyKey, keyUsagePKINITKX)
+	if err != nil {
+		return fmt.Errorf("%w: PA-PKINIT-KX does not decrypt", ErrBadReply)
+	}
+	var kdcKey types.EncryptionKey
+	if _, err := asn1.Unmarshal(plain, &kdcKey); err != nil {
+		return fmt.Errorf("%w: PA-PKINIT-KX: %v", ErrBadReply, err)
+	}
+	want, err := prf.CF2(kdcKey, replyKey, "PKINIT", "KEYEXCHANGE")
+	if err != nil {
+		return fmt.Errorf("%w: PA-PKINIT-KX: %v", ErrBadReply, err)
+	}
+	if want.KeyType != session.KeyType || !hmac.Equal(want.KeyValue, session.KeyValue) {
+		return fmt.Errorf("%w: the anonymous session key does not match PA-PKINIT-KX", ErrBadReply)
+	}
+	return nil
+}
+
+const (
+	paPKINITKX       = 147 // PA-PKINIT-KX (RFC 8062 §7)
+	keyUsagePKINITKX = 44  // KEY_USAGE_PA_PKINIT_KX
+)
+
+func (p Principal) isAnonymous() bool {
+	return len(p.Name.NameString) == 2 && p.Name.NameString[0] == "WELLKNOWN" && p.Name.NameString[1] == "ANONYMOUS"
 }

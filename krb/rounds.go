@@ -134,13 +134,13 @@ func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa 
 	}
 
 	// Another error with PA-DATA for the mechanism in use: let it adjust.
-	if l.selected != 0 && len(pa) > 0 {
+	if l.selected != 0 && (len(pa) > 0 || len(kerr.EData) > 0) {
 		if m, req := l.request(l.selected); m != nil {
 			if ta, ok := req.(preauth.TryAgainer); ok {
 				if err := l.newBody(); err != nil {
 					return nil, err
 				}
-				in := &preauth.Input{All: pa, ReqBody: l.bodyDER, PrevRequest: l.lastReq, ErrorCode: code}
+				in := &preauth.Input{All: pa, ReqBody: l.bodyDER, PrevRequest: l.lastReq, ErrorCode: code, EData: kerr.EData}
 				in.PAData.PADataType = l.selected
 				if v, ok := preauth.Find(pa, l.selected); ok {
 					in.PAData.PADataValue = v

@@ -114,6 +114,9 @@ type Input struct {
 	Reply bool
 	// ErrorCode is the KDC error code when called from TryAgain.
 	ErrorCode int32
+	// EData is the KRB-ERROR's e-data when called from TryAgain: METHOD-DATA
+	// or TYPED-DATA such as PKINIT's TD-DH-PARAMETERS (RFC 4556 §3.2.2).
+	EData []byte
 }
 
 // Callbacks are what the engine offers a mechanism (MIT's
