@@ -261,7 +261,7 @@ func TestPKINITAnonymousArmor(t *testing.T) {
 	require.NoError(t, err, trace.String())
 	assert.Equal(t, realm.Principal("alice"), creds.Client.String())
 	assert.Contains(t, trace.String(), "encrypted_challenge (138) produced [138]")
-	// TODO(otp): OTP armored by an anonymous TGT, once preauth/otp lands.
+	// preauth/otp's TestOTPArmoredByAnonymousPKINIT arms OTP the same way.
 }
 
 func TestPKINITUntrustedKDC(t *testing.T) {

@@ -238,3 +238,24 @@ func TestOTPQuestionAsValue(t *testing.T) {
 	require.NotNil(t, login.Credentials())
 	assert.Equal(t, r.realm.Principal("alice"), login.Credentials().Client.String())
 }
+
+// TestOTPArmoredByAnonymousPKINIT: a client with no keytab at all gets FAST
+// armor from anonymous PKINIT (kinit -n), then logs in with a one-time
+// password under it.
+func TestOTPArmoredByAnonymousPKINIT(t *testing.T) {
+	rad := krbtest.StartRADIUS(t, map[string]string{"alice": aliceCode})
+	realm, _ := krbtest.NewPKINITRealm(t, rad.KDCOption())
+	require.NoError(t, realm.AddRandomKeyPrincipal("alice", krbtest.NoKey(), krbtest.RequiresPreauth()))
+	require.NoError(t, realm.SetOTP("alice", rad.OTPConfig("alice")))
+	cfg, err := krb.LoadConfig(realm.ConfigPath)
+	require.NoError(t, err)
+
+	anon, err := krb.GetInitialCreds(ctx(t), "", krb.WithConfig(cfg), krb.WithAnonymous())
+	require.NoError(t, err)
+	assert.Equal(t, "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS", anon.Client.String())
+
+	creds, err := krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg),
+		krb.WithArmor(krb.ArmorFromCredentials(anon)), krb.WithResponder(answer(t, aliceCode, "")))
+	require.NoError(t, err)
+	assert.Equal(t, realm.Principal("alice"), creds.Client.String())
+}
