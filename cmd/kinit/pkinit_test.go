@@ -140,6 +140,22 @@ func TestKinitPKINIT(t *testing.T) {
 		r := runKinit(t, bin, env, "", "-n", "-c", "FILE:"+acc, "@"+realm.Name)
 		require.Equal(t, 0, r.code, r.stderr)
 	})
+
+	t.Run("-n then -T: anonymous armor for a password login", func(t *testing.T) {
+		require.NoError(t, realm.AddPrincipal("dave", "dave-pw", krbtest.RequiresPreauth()))
+		conf, err := realm.WriteClientConfig("", "disable_encrypted_timestamp = true")
+		require.NoError(t, err)
+		fastEnv := append(env, "KRB5_CONFIG="+conf)
+		acc := filepath.Join(t.TempDir(), "anon")
+		r := runKinit(t, bin, fastEnv, "", "-n", "-c", "FILE:"+acc)
+		require.Equal(t, 0, r.code, r.stderr)
+		dcc := filepath.Join(t.TempDir(), "dave")
+		r = runKinit(t, bin, fastEnv, "dave-pw\n", "-T", acc, "-c", "FILE:"+dcc, "dave")
+		require.Equal(t, 0, r.code, r.stderr)
+		cache, err := ccache.ReadFile(dcc)
+		require.NoError(t, err)
+		assert.Equal(t, realm.Principal("dave"), cache.DefaultPrincipal.String())
+	})
 }
 
 // BenchmarkKinitPKINITVsMIT runs this kinit (static build) and MIT's
