@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,21 +45,78 @@ func LoadConfig(paths ...string) (*Config, error) {
 	read := 0
 	var firstErr error
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
+		if err := readProfile(&all, p, 0); err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
 			continue
 		}
 		read++
-		all.Write(b)
-		all.WriteByte('\n')
 	}
 	if read == 0 {
 		return nil, fmt.Errorf("reading krb5.conf: %w", firstErr)
 	}
 	return ParseConfig(all.String())
+}
+
+// maxIncludeDepth bounds include nesting, so that a file including itself
+// is an error rather than a hang.
+const maxIncludeDepth = 8
+
+// readProfile appends a krb5.conf file to w with its "include FILE" and
+// "includedir DIR" directives replaced by the files they name, as MIT's
+// profile library does: a directory contributes the files whose names are
+// made of letters, digits, '-' and '_', or end in ".conf", in name order.
+func readProfile(w *bytes.Buffer, path string, depth int) error {
+	if depth > maxIncludeDepth {
+		return fmt.Errorf("%s: includes nested more than %d deep", path, maxIncludeDepth)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		directive, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+		arg = strings.TrimSpace(arg)
+		switch directive {
+		case "include":
+			if err := readProfile(w, arg, depth+1); err != nil {
+				return fmt.Errorf("%s: include: %w", path, err)
+			}
+		case "includedir":
+			entries, err := os.ReadDir(arg)
+			if err != nil {
+				return fmt.Errorf("%s: includedir: %w", path, err)
+			}
+			for _, e := range entries {
+				if !e.Type().IsRegular() || !includedName(e.Name()) {
+					continue
+				}
+				if err := readProfile(w, filepath.Join(arg, e.Name()), depth+1); err != nil {
+					return fmt.Errorf("%s: includedir: %w", path, err)
+				}
+			}
+		default:
+			w.WriteString(line)
+			continue
+		}
+		w.WriteByte('\n')
+	}
+	w.WriteByte('\n')
+	return nil
+}
+
+// includedName says whether includedir reads a file (MIT's valid_name).
+func includedName(name string) bool {
+	if strings.HasSuffix(name, ".conf") {
+		return true
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return name != ""
 }
 
 // ParseConfig parses krb5.conf text. The typed view (the embedded gokrb5
@@ -149,8 +207,8 @@ func parseRelations(text string) (map[string][]string, error) {
 			}
 			continue
 		}
-		if strings.HasPrefix(s, "include") || strings.HasPrefix(s, "module") {
-			continue // include/includedir/module: not followed (yet)
+		if strings.HasPrefix(s, "include ") || strings.HasPrefix(s, "includedir ") {
+			continue // followed by LoadConfig; text given to ParseConfig has none
 		}
 		eq := strings.IndexByte(s, '=')
 		if eq < 0 || len(stack) == 0 {

@@ -1,6 +1,8 @@
 package krb
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -136,4 +138,28 @@ func TestConfigDefaultsAreMITs(t *testing.T) {
 	assert.Equal(t, []string{"adm.ex.test:464"}, cfg.Realms[0].KPasswdServer)
 	assert.Equal(t, []string{"[::1]:88"}, cfg.Realms[1].KDC)
 	assert.Equal(t, "EX.TEST", cfg.DomainRealm[".ex.test"])
+}
+
+func TestLoadConfigFollowsIncludes(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o600))
+		return p
+	}
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "conf.d"), 0o700))
+	write("conf.d/realm", "[realms]\n EX.TEST = {\n  kdc = 127.0.0.1:88\n }\n")
+	write("conf.d/ignored~", "[libdefaults]\n ticket_lifetime = 1h\n")
+	extra := write("extra.conf", "[libdefaults]\n forwardable = true\n")
+	main := write("krb5.conf", "include "+extra+"\nincludedir "+filepath.Join(dir, "conf.d")+"\n[libdefaults]\n default_realm = EX.TEST\n")
+	cfg, err := LoadConfig(main)
+	require.NoError(t, err)
+	assert.Equal(t, "EX.TEST", cfg.LibDefaults.DefaultRealm)
+	assert.True(t, cfg.LibDefaults.Forwardable)
+	assert.Equal(t, []string{"127.0.0.1:88"}, cfg.Values("realms", "EX.TEST", "kdc"))
+	assert.Equal(t, 24*time.Hour, cfg.LibDefaults.TicketLifetime, "a backup file is not read")
+
+	loop := write("loop.conf", "include "+filepath.Join(dir, "loop.conf")+"\n")
+	_, err = LoadConfig(loop)
+	assert.ErrorContains(t, err, "nested")
 }
