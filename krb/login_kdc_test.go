@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,51 +28,30 @@ const (
 	saltyPW  = "salty-pw"
 )
 
-var shared struct {
-	once  sync.Once
-	realm *krbtest.Realm
-	cfg   *krb.Config
-	err   error
+// setupRealm adds the principals the package's tests use.
+func setupRealm(r *krbtest.Realm) error {
+	return errors.Join(
+		r.AddPrincipal("alice", alicePW, krbtest.RequiresPreauth()),
+		r.AddPrincipal("nopreauth", npPW),
+		r.AddPrincipal("sha384", sha384PW, krbtest.RequiresPreauth(), krbtest.Enctypes("aes256-cts-hmac-sha384-192:normal")),
+		r.AddPrincipal("salty", saltyPW, krbtest.RequiresPreauth(), krbtest.Enctypes("aes256-cts-hmac-sha1-96:norealm")),
+		r.AddRandomKeyPrincipal("host/svc.krbtest", krbtest.RequiresPreauth()),
+	)
 }
 
-// testRealm returns one MIT KDC realm shared by the package's tests: a
-// realm takes a few hundred milliseconds to create, principals are cheap.
+// testRealm returns the MIT KDC realm the package's tests share, with the
+// client configuration for it.
 func testRealm(t testing.TB) (*krbtest.Realm, *krb.Config) {
 	t.Helper()
-	if ok, reason := krbtest.Available(); !ok {
-		if os.Getenv("KRBTEST_REQUIRE") == "1" {
-			t.Fatal(reason)
-		}
-		t.Skip(reason)
-	}
-	shared.once.Do(func() {
-		r, err := krbtest.Start()
-		if err != nil {
-			shared.err = err
-			return
-		}
-		shared.realm = r
-		steps := []error{
-			r.AddPrincipal("alice", alicePW, krbtest.RequiresPreauth()),
-			r.AddPrincipal("nopreauth", npPW),
-			r.AddPrincipal("sha384", sha384PW, krbtest.RequiresPreauth(), krbtest.Enctypes("aes256-cts-hmac-sha384-192:normal")),
-			r.AddPrincipal("salty", saltyPW, krbtest.RequiresPreauth(), krbtest.Enctypes("aes256-cts-hmac-sha1-96:norealm")),
-			r.AddRandomKeyPrincipal("host/svc.krbtest", krbtest.RequiresPreauth()),
-		}
-		if shared.err = errors.Join(steps...); shared.err != nil {
-			return
-		}
-		shared.cfg, shared.err = krb.LoadConfig(r.ConfigPath)
-	})
-	require.NoError(t, shared.err)
-	return shared.realm, shared.cfg
+	r := krbtest.Shared(t, "krb", setupRealm)
+	cfg, err := krb.LoadConfig(r.ConfigPath)
+	require.NoError(t, err)
+	return r, cfg
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared.realm != nil {
-		shared.realm.Close()
-	}
+	krbtest.CloseShared()
 	os.Exit(code)
 }
 

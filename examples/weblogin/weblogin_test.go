@@ -28,47 +28,24 @@ const (
 	bobPW   = "bob-pw-2"
 )
 
-var shared struct {
-	once  sync.Once
-	realm *krbtest.Realm
-	cfg   *krb.Config
-	err   error
-}
-
-// testRealm returns one MIT KDC realm shared by the package's tests. It skips
-// the test when MIT's KDC is not installed, unless KRBTEST_REQUIRE=1.
+// testRealm returns the MIT KDC realm the package's tests share, with its
+// client configuration.
 func testRealm(t testing.TB) (*krbtest.Realm, *krb.Config) {
 	t.Helper()
-	if ok, reason := krbtest.Available(); !ok {
-		if os.Getenv("KRBTEST_REQUIRE") == "1" {
-			t.Fatal(reason)
-		}
-		t.Skip(reason)
-	}
-	shared.once.Do(func() {
-		r, err := krbtest.Start()
-		if err != nil {
-			shared.err = err
-			return
-		}
-		shared.realm = r
-		shared.err = errors.Join(
+	r := krbtest.Shared(t, "weblogin", func(r *krbtest.Realm) error {
+		return errors.Join(
 			r.AddPrincipal("alice", alicePW, krbtest.RequiresPreauth()),
 			r.AddPrincipal("bob", bobPW), // no preauth: the password is asked for the reply
 		)
-		if shared.err == nil {
-			shared.cfg, shared.err = krb.LoadConfig(r.ConfigPath)
-		}
 	})
-	require.NoError(t, shared.err)
-	return shared.realm, shared.cfg
+	cfg, err := krb.LoadConfig(r.ConfigPath)
+	require.NoError(t, err)
+	return r, cfg
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared.realm != nil {
-		shared.realm.Close()
-	}
+	krbtest.CloseShared()
 	if browser.close != nil {
 		browser.close()
 	}

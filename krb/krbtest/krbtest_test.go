@@ -530,3 +530,25 @@ func TestArmorCache(t *testing.T) {
 		t.Fatalf("second armor cache: %v", err)
 	}
 }
+
+func TestShared(t *testing.T) {
+	setups := 0
+	setup := func(r *Realm) error {
+		setups++
+		return r.AddPrincipal("shared-user", "pw")
+	}
+	a := Shared(t, "test-shared", setup)
+	b := Shared(t, "test-shared", setup)
+	if a != b || setups != 1 {
+		t.Fatalf("Shared started %d setups and returned different realms: %p %p", setups, a, b)
+	}
+	if _, err := a.GetPrincipal("shared-user"); err != nil {
+		t.Fatal(err)
+	}
+	if err := CloseShared(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(a.Dir); !os.IsNotExist(err) {
+		t.Fatalf("CloseShared left %s behind (%v)", a.Dir, err)
+	}
+}
