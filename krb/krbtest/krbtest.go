@@ -34,12 +34,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -142,16 +140,9 @@ type Realm struct {
 	mu     sync.Mutex // serializes kadmin.local and guards closed
 	closed bool
 
-	proc      *kdcProcess
+	proc      *process
 	closeOnce sync.Once
 	closeErr  error
-}
-
-// kdcProcess is a running krb5kdc.
-type kdcProcess struct {
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the process has exited
-	waitErr error         // set before done is closed
 }
 
 // NewRealm starts a realm for a test or benchmark and stops it, through
@@ -304,24 +295,9 @@ func (r *Realm) startKDC() error {
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.SysProcAttr = sysProcAttr()
-	p := &kdcProcess{cmd: cmd, done: make(chan struct{})}
-
-	// The process is started and waited for from one goroutine locked to its
-	// OS thread: on Linux the KDC gets SIGKILL when that thread ends
-	// (Pdeathsig), which must be when the test binary dies, not earlier.
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
-		return fmt.Errorf("krbtest: starting %s: %w", bin, err)
+	p, err := startProcess("krb5kdc", cmd)
+	if err != nil {
+		return err
 	}
 
 	// krb5kdc writes its pid file after binding all its sockets; the TCP
@@ -355,30 +331,6 @@ func (r *Realm) startKDC() error {
 }
 
 // kill stops the process at once and waits for it.
-func (p *kdcProcess) kill() {
-	p.cmd.Process.Kill()
-	<-p.done
-}
-
-// stop sends SIGTERM, waits up to grace, then kills the process.
-func (p *kdcProcess) stop(grace time.Duration) error {
-	select {
-	case <-p.done:
-		return fmt.Errorf("krbtest: krb5kdc exited before Close: %v", p.waitErr)
-	default:
-	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		p.kill()
-		return nil
-	}
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		p.kill()
-	}
-	return nil
-}
-
 // Close stops krb5kdc (SIGTERM, then SIGKILL after 5s) and, for a realm made
 // by Start, removes Dir. It reports whether the KDC had died before Close.
 // Calling Close again returns the first result.

@@ -11,12 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -54,15 +52,9 @@ type RADIUS struct {
 	// StartupTime is how long the server took to start answering.
 	StartupTime time.Duration
 
-	proc      *radiusProcess
+	proc      *process
 	closeOnce sync.Once
 	closeErr  error
-}
-
-type radiusProcess struct {
-	cmd     *exec.Cmd
-	done    chan struct{}
-	waitErr error
 }
 
 // RADIUSAvailable reports whether FreeRADIUS and a configuration to copy
@@ -234,24 +226,6 @@ func (r *RADIUS) Close() error {
 }
 
 // stop sends SIGTERM, waits up to grace, then kills the process.
-func (p *radiusProcess) stop(grace time.Duration) error {
-	select {
-	case <-p.done:
-		return fmt.Errorf("krbtest: FreeRADIUS exited before Close: %v", p.waitErr)
-	default:
-	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err == nil {
-		select {
-		case <-p.done:
-			return nil
-		case <-time.After(grace):
-		}
-	}
-	p.cmd.Process.Kill()
-	<-p.done
-	return nil
-}
-
 // start picks a port, writes the site that listens on it and runs
 // FreeRADIUS in the foreground until it logs that it is ready.
 func (r *RADIUS) start() error {
@@ -278,22 +252,9 @@ func (r *RADIUS) start() error {
 	cmd.Dir = r.Dir
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
-	p := &radiusProcess{cmd: cmd, done: make(chan struct{})}
-	// As for krb5kdc: started and waited for from one locked thread, so that
-	// on Linux the kernel kills the server when the test binary dies.
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
-		return fmt.Errorf("krbtest: starting %s: %w", bin, err)
+	p, err := startProcess("FreeRADIUS", cmd)
+	if err != nil {
+		return err
 	}
 
 	const timeout = 10 * time.Second
