@@ -167,3 +167,28 @@ func ccPrincipal(p Principal) ccache.Principal {
 
 // Renewable reports whether the ticket can be renewed.
 func (c *Credentials) Renewable() bool { return c.HasFlag(flags.Renewable) }
+
+// TGTFromCCache returns the ticket-granting ticket for realm
+// (krbtgt/REALM@REALM) held in a credential cache, with the cache's
+// fast_avail note.
+func TGTFromCCache(cc *ccache.Cache, realm string) (*Credentials, error) {
+	tgs := ccPrincipal(TGSPrincipal(realm))
+	cred, ok := cc.Find(tgs)
+	if !ok {
+		return nil, fmt.Errorf("no ticket for %s in the credential cache", tgs)
+	}
+	v, _ := cc.Config(fastAvailConfigKey, &tgs)
+	return &Credentials{
+		Client:        Principal{Name: types.PrincipalName{NameType: cred.Client.NameType, NameString: cred.Client.Components}, Realm: cred.Client.Realm},
+		Server:        Principal{Name: types.PrincipalName{NameType: cred.Server.NameType, NameString: cred.Server.Components}, Realm: cred.Server.Realm},
+		SessionKey:    types.EncryptionKey{KeyType: cred.KeyType, KeyValue: cred.Key},
+		AuthTime:      cred.AuthTime,
+		StartTime:     cred.StartTime,
+		EndTime:       cred.EndTime,
+		RenewTill:     cred.RenewTill,
+		Flags:         cred.TicketFlags,
+		Ticket:        cred.Ticket,
+		KDCOffset:     cc.KDCOffset,
+		FASTAvailable: string(v) == "yes",
+	}, nil
+}

@@ -111,22 +111,14 @@ type Armor struct {
 // ArmorFromCCache takes the armor TGT for realm from a credential cache,
 // such as one written by kinit -k or by WriteCCache (kinit -T).
 func ArmorFromCCache(cc *ccache.Cache, realm string) (*Armor, error) {
-	tgs := ccache.Principal{NameType: 2, Realm: realm, Components: []string{"krbtgt", realm}}
-	cred, ok := cc.Find(tgs)
-	if !ok {
-		return nil, fmt.Errorf("armor cache holds no ticket for krbtgt/%s@%s", realm, realm)
+	tgt, err := TGTFromCCache(cc, realm)
+	if err != nil {
+		return nil, fmt.Errorf("armor cache: %w", err)
 	}
-	if !cred.EndTime.IsZero() && time.Now().After(cred.EndTime) {
-		return nil, fmt.Errorf("armor ticket for %s expired at %s", realm, cred.EndTime.Local().Format(time.DateTime))
+	if time.Now().After(tgt.EndTime) {
+		return nil, fmt.Errorf("armor ticket for %s expired at %s", realm, tgt.EndTime.UTC().Format(time.RFC3339))
 	}
-	v, _ := cc.Config(fastAvailConfigKey, &tgs)
-	return &Armor{
-		Client:        Principal{Name: types.PrincipalName{NameType: cred.Client.NameType, NameString: cred.Client.Components}, Realm: cred.Client.Realm},
-		Ticket:        cred.Ticket,
-		SessionKey:    types.EncryptionKey{KeyType: cred.KeyType, KeyValue: cred.Key},
-		Realm:         realm,
-		FASTAvailable: string(v) == "yes",
-	}, nil
+	return ArmorFromCredentials(tgt), nil
 }
 
 // ArmorFromCredentials uses credentials from a login (a service's own TGT

@@ -2,6 +2,7 @@ package krb
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
@@ -123,4 +124,28 @@ func kdcErrorMessage(code int32, edata []byte) *messages.KRBError {
 	e := messages.NewKRBError(types.NewPrincipalName(2, "krbtgt/EXAMPLE.TEST"), "EXAMPLE.TEST", code, "")
 	e.EData = edata
 	return &e
+}
+
+// FuzzRenewReply feeds the renewal (kinit -R) reply decoder: a TGS-REP, a
+// KRB-ERROR or garbage must give a reply or an error, never a panic, and
+// never credentials for bytes that do not decrypt.
+func FuzzRenewReply(f *testing.F) {
+	f.Add(newSampleKRBError(f))
+	f.Add([]byte{tagTGSRep, 0x03, 0x30, 0x01, 0x00})
+	f.Add([]byte{})
+	old := &Credentials{
+		Client:     Principal{Name: types.NewPrincipalName(1, "alice"), Realm: "EXAMPLE.TEST"},
+		Server:     TGSPrincipal("EXAMPLE.TEST"),
+		SessionKey: fuzzArmorKey,
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := renewReply(b, old, 1)
+		if err == nil || c != nil {
+			t.Fatalf("renewReply accepted fuzzed bytes: %v", err)
+		}
+		var kerr *KDCError
+		if !errors.As(err, &kerr) {
+			checkBadReply(t, "renewReply", err)
+		}
+	})
 }

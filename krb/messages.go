@@ -83,22 +83,32 @@ type asRep struct {
 
 // decodeASRep decodes an AS-REP from the KDC. Hostile input gives an error
 // wrapping ErrBadReply, never a panic.
-func decodeASRep(b []byte) (rep *asRep, err error) {
-	defer recoverDecode("AS-REP", &err)
+func decodeASRep(b []byte) (*asRep, error) {
+	return decodeKDCRep(b, asnAppTag.ASREP, msgtype.KRB_AS_REP)
+}
+
+// decodeKDCRep decodes a KDC-REP (RFC 4120 §5.4.2): an AS-REP or, for
+// renewals, a TGS-REP, which differ only in their tags.
+func decodeKDCRep(b []byte, appTag, msgType int) (rep *asRep, err error) {
+	what := "AS-REP"
+	if msgType == msgtype.KRB_TGS_REP {
+		what = "TGS-REP"
+	}
+	defer recoverDecode(what, &err)
 	var m asRep
-	rest, err := asn1.UnmarshalWithParams(b, &m, fmt.Sprintf("application,explicit,tag:%d", asnAppTag.ASREP))
+	rest, err := asn1.UnmarshalWithParams(b, &m, fmt.Sprintf("application,explicit,tag:%d", appTag))
 	if err != nil {
-		return nil, fmt.Errorf("%w: AS-REP: %v", ErrBadReply, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrBadReply, what, err)
 	}
 	if len(rest) != 0 {
-		return nil, fmt.Errorf("%w: AS-REP: %d trailing bytes", ErrBadReply, len(rest))
+		return nil, fmt.Errorf("%w: %s: %d trailing bytes", ErrBadReply, what, len(rest))
 	}
-	if m.PVNO != 5 || m.MsgType != msgtype.KRB_AS_REP {
-		return nil, fmt.Errorf("%w: AS-REP: pvno %d, msg-type %d", ErrBadReply, m.PVNO, m.MsgType)
+	if m.PVNO != 5 || m.MsgType != msgType {
+		return nil, fmt.Errorf("%w: %s: pvno %d, msg-type %d", ErrBadReply, what, m.PVNO, m.MsgType)
 	}
 	var t messages.Ticket
 	if err := t.Unmarshal(m.Ticket.Bytes); err != nil {
-		return nil, fmt.Errorf("%w: AS-REP ticket: %v", ErrBadReply, err)
+		return nil, fmt.Errorf("%w: %s ticket: %v", ErrBadReply, what, err)
 	}
 	return &m, nil
 }

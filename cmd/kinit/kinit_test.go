@@ -163,6 +163,45 @@ func TestKinitAgainstMITKDC(t *testing.T) {
 		assert.Equal(t, before, after, "a failed FAST login leaves the cache alone")
 	})
 
+	t.Run("renew with -R", func(t *testing.T) {
+		rcc := filepath.Join(t.TempDir(), "rcc")
+		r := runKinit(t, bin, env, "bob-pw\n", "-r", "2d", "-l", "1h", "-c", rcc, "bob")
+		require.Equal(t, 0, r.code, r.stderr)
+		before, err := ccache.ReadFile(rcc)
+		require.NoError(t, err)
+		time.Sleep(1100 * time.Millisecond)
+		r = runKinit(t, bin, env, "", "-R", "-c", rcc)
+		require.Equal(t, 0, r.code, r.stderr)
+		after, err := ccache.ReadFile(rcc)
+		require.NoError(t, err)
+		tgt := func(c *ccache.Cache) *ccache.Credential {
+			cred, ok := c.Find(ccache.Principal{NameType: 2, Realm: realm.Name, Components: []string{"krbtgt", realm.Name}})
+			require.True(t, ok, "no TGT in the cache")
+			return cred
+		}
+		assert.True(t, tgt(after).StartTime.After(tgt(before).StartTime))
+		assert.Equal(t, tgt(before).AuthTime, tgt(after).AuthTime)
+		klist := exec.Command("klist", "-c", rcc)
+		klist.Env = env
+		out, err := klist.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		assert.Contains(t, string(out), "renew until")
+
+		// A ticket that is not renewable: MIT's message for the KDC's refusal
+		// or our own, exit status 1, the cache kept.
+		ncc := filepath.Join(t.TempDir(), "ncc")
+		r = runKinit(t, bin, env, "bob-pw\n", "-c", ncc, "bob")
+		require.Equal(t, 0, r.code, r.stderr)
+		kept, err := os.ReadFile(ncc)
+		require.NoError(t, err)
+		r = runKinit(t, bin, env, "", "-R", "-c", ncc)
+		assert.Equal(t, 1, r.code)
+		assert.Contains(t, r.stderr, "not renewable")
+		now, err := os.ReadFile(ncc)
+		require.NoError(t, err)
+		assert.Equal(t, kept, now)
+	})
+
 	t.Run("bad option", func(t *testing.T) {
 		r := runKinit(t, bin, env, "", "-Q")
 		assert.Equal(t, 1, r.code)

@@ -1,7 +1,7 @@
 // Command kinit obtains a Kerberos ticket-granting ticket and stores it in
 // a credential cache, with the flags of MIT krb5's kinit:
 //
-//	kinit [-V] [-n] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
+//	kinit [-V] [-n] [-R] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
 //	      [-k [-t keytab_file]] [-c cache_name] [-S service_name] [-T armor_ccache]
 //	      [-C] [-E] [-X attribute[=value]] [principal]
 //
@@ -51,6 +51,7 @@ type settings struct {
 	armorCache   string
 	jsonProto    bool
 	anonymous    bool
+	renewTGT     bool // -R
 	paOptions    [][2]string
 }
 
@@ -85,6 +86,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	ccPath, err := ccache.ResolvePath(ccName)
 	if err != nil {
 		return fail("%v while resolving ccache %s", err, ccName)
+	}
+
+	if s.renewTGT {
+		return renew(ctx, s, cfg, ccPath, stdout, fail)
 	}
 
 	principal, err := chooseClient(s, cfg, ccPath)
@@ -212,6 +217,8 @@ func parseArgs(args []string) (*settings, error) {
 				return nil, errors.New("Only one -c option allowed")
 			}
 			s.cacheName = o.arg
+		case 'R':
+			s.renewTGT = true
 		case 'S':
 			s.service = o.arg
 		case 'T':
@@ -293,6 +300,41 @@ func chooseClient(s *settings, cfg *krb.Config, ccPath string) (string, error) {
 	return u.Username, nil
 }
 
+// renew renews the TGT in the cache (kinit -R) and stores the new one.
+func renew(ctx context.Context, s *settings, cfg *krb.Config, ccPath string, stdout io.Writer, fail func(string, ...any) int) int {
+	cc, err := ccache.ReadFile(ccPath)
+	if err != nil {
+		return fail("%w while renewing credentials", err)
+	}
+	realm := cc.DefaultPrincipal.Realm
+	if s.principal != "" {
+		p, err := krb.ParsePrincipal(s.principal, cfg.LibDefaults.DefaultRealm, s.enterprise)
+		if err != nil {
+			return fail("%w when parsing name", err)
+		}
+		realm = p.Realm
+	}
+	tgt, err := krb.TGTFromCCache(cc, realm)
+	if err != nil {
+		return fail("%w while renewing credentials", err)
+	}
+	opts := []krb.Option{krb.WithConfig(cfg)}
+	if tr := openTrace(os.Stderr); tr != nil {
+		opts = append(opts, krb.WithTrace(tr))
+	}
+	creds, err := krb.Renew(ctx, tgt, opts...)
+	if err != nil {
+		return fail("%w", err)
+	}
+	if err := creds.WriteCCache(ccPath); err != nil {
+		return fail("%w while storing credentials", err)
+	}
+	if s.verbose {
+		fmt.Fprintln(stdout, "Authenticated to Kerberos v5")
+	}
+	return 0
+}
+
 // loadArmor reads the FAST armor TGT (kinit -T) for the client's realm.
 func loadArmor(name, client string, cfg *krb.Config) (*krb.Armor, error) {
 	path, err := ccache.ResolvePath(name)
@@ -342,13 +384,14 @@ func openTrace(stderr io.Writer) func(string, ...any) {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `Usage: kinit [-V] [-n] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
+	fmt.Fprint(w, `Usage: kinit [-V] [-n] [-R] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
 	[-k [-t keytab_file]] [-c cachename] [-S service_name] [-T ticket_armor_cache] [-C] [-E]
 	[-X <attribute>[=<value>]] [principal]
 
     options:
 	-V verbose
 	-n anonymous
+	-R renew
 	-l lifetime
 	-r renewable lifetime
 	-f forwardable
