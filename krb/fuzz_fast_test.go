@@ -7,6 +7,7 @@ import (
 
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/crypto"
+	"github.com/jcmturner/gokrb5/v8/kadmin"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 )
@@ -147,5 +148,20 @@ func FuzzRenewReply(f *testing.F) {
 		if !errors.As(err, &kerr) {
 			checkBadReply(t, "renewReply", err)
 		}
+	})
+}
+
+// FuzzKpasswdReply feeds the kpasswd (RFC 3244) reply decoder used when an
+// expired password is changed.
+func FuzzKpasswdReply(f *testing.F) {
+	f.Add([]byte{0x00, 0x06, 0x00, 0x01, 0x00, 0x00})
+	f.Add([]byte{0x00, 0x08, 0x00, 0x01, 0x00, 0x02, 0x30, 0x00})
+	f.Add(newSampleKRBError(f))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r kadmin.Reply
+		if err := unmarshalKpasswdReply(&r, b); err != nil {
+			return
+		}
+		_ = decryptKpasswdReply(&r, fuzzArmorKey)
 	})
 }

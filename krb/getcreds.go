@@ -2,6 +2,7 @@ package krb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gokinit/gokinit/krb/transport"
@@ -29,6 +30,9 @@ func GetInitialCreds(ctx context.Context, client string, opts ...Option) (*Crede
 func (l *Login) Run(ctx context.Context) (*Credentials, error) {
 	q, err := l.Continue(ctx)
 	if err != nil {
+		if errors.Is(err, ErrKeyExpired) && l.mayChangePassword() {
+			return l.changeExpiredPassword(ctx)
+		}
 		return nil, err
 	}
 	if q != nil {

@@ -56,8 +56,9 @@ type Stats struct {
 // caller may drive it over any transport; GetInitialCreds drives it over
 // krb5.conf's KDCs. A Login is not safe for concurrent use.
 type Login struct {
-	o      options
-	cfg    *Config
+	o          options
+	clientName string // as given, for a login that starts over (password change)
+	cfg        *Config
 	client Principal
 	server Principal
 	mechs  []preauth.Mechanism
@@ -113,10 +114,15 @@ type Login struct {
 // NewLogin prepares a login for client, a principal name in MIT's text form
 // ("alice", "alice@EXAMPLE.COM", "host/h.example.com").
 func NewLogin(client string, opts ...Option) (*Login, error) {
-	l := &Login{keyCache: make(map[string]types.EncryptionKey)}
+	var o options
 	for _, opt := range opts {
-		opt(&l.o)
+		opt(&o)
 	}
+	return newLogin(client, o)
+}
+
+func newLogin(client string, o options) (*Login, error) {
+	l := &Login{o: o, clientName: client, keyCache: make(map[string]types.EncryptionKey)}
 	if l.o.now == nil {
 		l.o.now = time.Now
 	}

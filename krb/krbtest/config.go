@@ -119,7 +119,7 @@ func (r *Realm) writeConfigs() error {
 	files := []struct{ path, text string }{
 		{r.KDCProfilePath, r.kdcConf()},
 		{r.KDCConfigPath, r.krb5Conf(r.cfg.kdcKrb5Libdefaults, []string{r.KDCAddr}, "")},
-		{r.ConfigPath, r.krb5Conf(r.cfg.clientLibdefaults, []string{r.KDCAddr}, "")},
+		{r.ConfigPath, r.krb5Conf(r.cfg.clientLibdefaults, []string{r.KDCAddr}, r.cfg.clientRealm)},
 		{filepath.Join(r.Dir, "kadm5.acl"), fmt.Sprintf("*/admin@%s *\n", r.Name)},
 	}
 	for _, f := range files {
@@ -146,7 +146,7 @@ func (r *Realm) WriteClientConfig(extraLibdefaults, extraRealm string) (path str
 // client meet a dead or misbehaving KDC first.
 func (r *Realm) WriteClientConfigWithKDCs(kdcs []string, extraLibdefaults, extraRealm string) (path string, err error) {
 	all := append(append([]string(nil), kdcs...), r.KDCAddr)
-	text := r.krb5Conf(overrideLines(r.cfg.clientLibdefaults, extraLibdefaults), all, extraRealm)
+	text := r.krb5Conf(overrideLines(r.cfg.clientLibdefaults, extraLibdefaults), all, joinLines(r.cfg.clientRealm, extraRealm))
 	path = filepath.Join(r.Dir, fmt.Sprintf("krb5-client-%d.conf", r.seq.Add(1)))
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		return "", fmt.Errorf("krbtest: %w", err)

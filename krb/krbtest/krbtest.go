@@ -141,6 +141,7 @@ type Realm struct {
 	closed bool
 
 	proc      *process
+	kadmind   *process // StartKpasswd
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -340,6 +341,9 @@ func (r *Realm) Close() error {
 		r.closed = true
 		r.mu.Unlock()
 		var errs []error
+		if r.kadmind != nil {
+			errs = append(errs, r.kadmind.stop(5*time.Second))
+		}
 		if r.proc != nil {
 			errs = append(errs, r.proc.stop(5*time.Second))
 		}

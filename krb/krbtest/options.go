@@ -18,6 +18,7 @@ type config struct {
 	kdcSections        []confSection
 	kdcKrb5Libdefaults string
 	clientLibdefaults  string
+	clientRealm        string // extra lines in the client's realm section
 	supportedEnctypes  []string
 	startTimeout       time.Duration
 }

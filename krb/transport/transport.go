@@ -224,7 +224,24 @@ func (c *Client) Exchange(ctx context.Context, realm string, req []byte, tcpOnly
 	if err != nil {
 		return nil, err
 	}
+	return c.exchangeWith(ctx, realm, servers, req, tcpOnly)
+}
 
+// ExchangeWith sends req to the given servers with Exchange's strategy,
+// for services that are not the realm's KDCs, such as the kpasswd servers
+// of a password change (RFC 3244 uses the same UDP and TCP framing).
+func (c *Client) ExchangeWith(ctx context.Context, realm string, servers []Server, req []byte, tcpOnly bool) ([]byte, error) {
+	if len(req) == 0 {
+		return nil, errors.New("transport: empty request")
+	}
+	if len(servers) == 0 {
+		return nil, fmt.Errorf("transport: realm %s: %w: no server to send to", realm, ErrNoKDC)
+	}
+	c.tracef("Sending request (%d bytes) to %s", len(req), realm)
+	return c.exchangeWith(ctx, realm, servers, req, tcpOnly)
+}
+
+func (c *Client) exchangeWith(ctx context.Context, realm string, servers []Server, req []byte, tcpOnly bool) ([]byte, error) {
 	xctx, cancel := context.WithTimeout(ctx, orDefault(c.Timeout, DefaultTimeout))
 	x := &exchange{
 		c:      c,
