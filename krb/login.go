@@ -59,9 +59,9 @@ type Login struct {
 	o          options
 	clientName string // as given, for a login that starts over (password change)
 	cfg        *Config
-	client Principal
-	server Principal
-	mechs  []preauth.Mechanism
+	client     Principal
+	server     Principal
+	mechs      []preauth.Mechanism
 
 	// Per exchange; reset when the exchange restarts.
 	reqs       map[preauth.Mechanism]preauth.Request
