@@ -3,7 +3,9 @@ package krb
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,6 +56,11 @@ func LoadConfig(paths ...string) (*Config, error) {
 		read++
 	}
 	if read == 0 {
+		if errors.Is(firstErr, fs.ErrNotExist) {
+			// MIT runs with an empty profile when no file exists: a
+			// realm's KDCs can still come from DNS.
+			return ParseConfig("")
+		}
 		return nil, fmt.Errorf("reading krb5.conf: %w", firstErr)
 	}
 	return ParseConfig(all.String())
@@ -184,6 +191,13 @@ func (c *Config) RealmBool(realm, name string, def bool) bool {
 func parseRelations(text string) (map[string][]string, error) {
 	rel := make(map[string][]string)
 	var stack []string
+	// pending is a "name =" whose value is on the next line: MIT's profile
+	// syntax allows the opening brace of a subsection there.
+	pending := ""
+	add := func(name, value string) {
+		key := strings.Join(append(append([]string(nil), stack...), name), "\x00")
+		rel[key] = append(rel[key], value)
+	}
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	line := 0
@@ -192,6 +206,15 @@ func parseRelations(text string) (map[string][]string, error) {
 		s := strings.TrimSpace(sc.Text())
 		if s == "" || s[0] == '#' || s[0] == ';' {
 			continue
+		}
+		if pending != "" {
+			name := pending
+			pending = ""
+			if s == "{" {
+				stack = append(stack, name)
+				continue
+			}
+			add(name, "")
 		}
 		if s[0] == '[' {
 			end := strings.IndexByte(s, ']')
@@ -221,13 +244,19 @@ func parseRelations(text string) (map[string][]string, error) {
 			stack = append(stack, name)
 			continue
 		}
+		if value == "" {
+			pending = name
+			continue
+		}
 		if len(value) >= 2 && value[0] == '"' {
 			if u, err := strconv.Unquote(value); err == nil {
 				value = u
 			}
 		}
-		key := strings.Join(append(append([]string(nil), stack...), name), "\x00")
-		rel[key] = append(rel[key], value)
+		add(name, value)
+	}
+	if pending != "" {
+		add(pending, "")
 	}
 	return rel, sc.Err()
 }

@@ -3,6 +3,7 @@ package krb
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/gokinit/gokinit/krb/ccache"
@@ -34,6 +35,9 @@ type Credentials struct {
 	// that it supports FAST; the ccache records it as MIT's fast_avail, so a
 	// login armored with this cache uses FAST from its first request.
 	FASTAvailable bool
+	// PAType is the preauthentication type the login used (0 for none);
+	// the ccache records it as MIT's pa_type.
+	PAType int32
 }
 
 // HasFlag reports whether a ticket flag (gokrb5's iana/flags numbers,
@@ -76,7 +80,10 @@ func (l *Login) verify(rep *asRep, enc *messages.EncKDCRepPart) error {
 	if !containsEtype(l.etypes, enc.Key.KeyType) {
 		return bad("session key enctype %d was not requested", enc.Key.KeyType)
 	}
-	canon := l.o.canonicalize || l.o.enterprise || l.cfg.LibDefaults.Canonicalize
+	if err := ticketMatches(rep, enc); err != nil {
+		return err
+	}
+	canon := l.canonicalize()
 	if l.o.anonymous {
 		// The KDC names the client WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS
 		// (RFC 8062 §4.1), not the name we asked with.
@@ -111,7 +118,9 @@ func (l *Login) verify(rep *asRep, enc *messages.EncKDCRepPart) error {
 		if start.IsZero() {
 			start = enc.AuthTime
 		}
-		if d := start.Sub(l.o.now()); d > skew || d < -skew {
+		// Against the time the request was sent, as MIT does: a person
+		// may take minutes to type the password asked for the reply.
+		if d := start.Sub(l.reqTime); d > skew || d < -skew {
 			return fmt.Errorf("%w: ticket start time is %s from the local clock", ErrClockSkew, d.Round(time.Second))
 		}
 	}
@@ -148,9 +157,12 @@ func (c *Credentials) CCache() *ccache.Cache {
 	if c.KDCOffset != 0 {
 		cc.KDCOffset, cc.HasKDCOffset = c.KDCOffset, true
 	}
+	tgs := ccPrincipal(TGSPrincipal(c.Server.Realm))
 	if c.FASTAvailable {
-		tgs := ccPrincipal(TGSPrincipal(c.Server.Realm))
 		cc.SetConfig(fastAvailConfigKey, &tgs, []byte("yes"))
+	}
+	if c.PAType != 0 {
+		cc.SetConfig(paTypeConfigKey, &tgs, []byte(strconv.Itoa(int(c.PAType))))
 	}
 	return cc
 }
@@ -191,4 +203,25 @@ func TGTFromCCache(cc *ccache.Cache, realm string) (*Credentials, error) {
 		KDCOffset:     cc.KDCOffset,
 		FASTAvailable: string(v) == "yes",
 	}, nil
+}
+
+// ticketMatches checks that the ticket, which travels outside the encrypted
+// part, names the server the encrypted part names (MIT's verify_as_reply:
+// KRB5_KDCREP_MODIFIED): otherwise someone on the path swapped it.
+func ticketMatches(rep *asRep, enc *messages.EncKDCRepPart) error {
+	var t messages.Ticket
+	if err := t.Unmarshal(rep.Ticket.Bytes); err != nil { // decoded once already
+		return fmt.Errorf("%w: ticket: %v", ErrBadReply, err)
+	}
+	if t.Realm != enc.SRealm || !sameName(t.SName, enc.SName) {
+		return fmt.Errorf("%w: the ticket names server %s, the encrypted reply %s", ErrBadReply,
+			unparse(t.SName.NameString, t.Realm), unparse(enc.SName.NameString, enc.SRealm))
+	}
+	return nil
+}
+
+// canonicalize says whether the request asked the KDC to canonicalize
+// names (kinit -C, -E, or krb5.conf's canonicalize).
+func (l *Login) canonicalize() bool {
+	return l.o.canonicalize || l.o.enterprise || l.cfg.LibDefaults.Canonicalize
 }

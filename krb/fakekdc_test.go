@@ -645,3 +645,45 @@ func TestThirdPartyMechanismRunsThroughTheEngine(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "answer", string(pa.PADataValue))
 }
+
+// alterASRep decodes a fake AS-REP, lets f change it, and encodes it again.
+func alterASRep(t testing.TB, b []byte, f func(*messages.ASRep)) []byte {
+	t.Helper()
+	var rep messages.ASRep
+	require.NoError(t, rep.Unmarshal(b))
+	f(&rep)
+	out, err := rep.Marshal()
+	require.NoError(t, err)
+	return out
+}
+
+// TestShortCiphertextIsBadReply: gokrb5 panics on ciphertext shorter than
+// confounder plus checksum; a forged reply must not crash the client.
+func TestShortCiphertextIsBadReply(t *testing.T) {
+	for _, n := range []int{0, 1, 3, 15, 27} {
+		k := newFakeKDC(t, func(_ int, req []byte) ([]byte, error) {
+			return alterASRep(t, asRepFor(t, req, fakePW, etypeID.AES256_CTS_HMAC_SHA1_96, etypeID.AES256_CTS_HMAC_SHA1_96),
+				func(r *messages.ASRep) { r.EncPart.Cipher = make([]byte, n) }), nil
+		})
+		_, creds, _, err := k.login(fakeCtx(t))
+		require.ErrorIs(t, err, krb.ErrPreauthFailed, "%d bytes: a reply that does not decrypt reads as a wrong key", n)
+		assert.Nil(t, creds)
+	}
+}
+
+// TestSwappedTicketIsRefused: the ticket travels outside the encrypted
+// part; one naming another server than the encrypted part is refused, as
+// MIT's verify_as_reply does.
+func TestSwappedTicketIsRefused(t *testing.T) {
+	k := newFakeKDC(t, func(_ int, req []byte) ([]byte, error) {
+		return alterASRep(t, asRepFor(t, req, fakePW, etypeID.AES256_CTS_HMAC_SHA1_96, etypeID.AES256_CTS_HMAC_SHA1_96),
+			func(r *messages.ASRep) {
+				r.Ticket.SName = types.NewPrincipalName(nametype.KRB_NT_SRV_INST, "evil/attacker.example")
+				r.Ticket.Realm = "EVIL.EXAMPLE"
+			}), nil
+	})
+	_, creds, _, err := k.login(fakeCtx(t))
+	require.ErrorIs(t, err, krb.ErrBadReply)
+	assert.Contains(t, err.Error(), "ticket")
+	assert.Nil(t, creds)
+}

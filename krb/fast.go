@@ -236,7 +236,7 @@ func decodeFASTReply(b []byte, armorKey types.EncryptionKey) (resp *krbFastRespo
 	if _, err := asn1.Unmarshal(choice.Bytes, &rep); err != nil {
 		return nil, fmt.Errorf("%w: KrbFastArmoredRep: %v", ErrBadReply, err)
 	}
-	plain, err := crypto.DecryptEncPart(rep.EncFastRep, armorKey, usageFastRep)
+	plain, err := decrypt(rep.EncFastRep, armorKey, usageFastRep)
 	if err != nil {
 		return nil, fmt.Errorf("%w: FAST response does not decrypt with the armor key", ErrBadReply)
 	}

@@ -98,6 +98,7 @@ type Login struct {
 	upgraded   bool // restarted once to use FAST after the KDC offered it
 	noInfoPA   bool // the KDC refused PA-REQ-ENC-PA-REP and PA-AS-FRESHNESS
 	restarts   int
+	reqTime    time.Time // when the last request was made (MIT's request_time)
 	transport  Transport
 
 	// A round stopped for the caller's answers (WithDeferredQuestions).
@@ -268,6 +269,10 @@ func (l *Login) Step(ctx context.Context, reply []byte) (*Request, error) {
 	var out *Request
 	var err error
 	if l.paused != notPaused {
+		if reply != nil {
+			// A caller's mistake, not the login's end: it still waits.
+			return nil, errors.New("krb: the login waits for answers (Questions), not for a KDC reply")
+		}
 		out, err = l.resume(ctx, reply)
 	} else {
 		out, err = l.step(ctx, reply)
@@ -296,9 +301,6 @@ func (l *Login) Questions() *responder.ResponseSet {
 
 // resume continues a paused round once the caller has set the answers.
 func (l *Login) resume(ctx context.Context, reply []byte) (*Request, error) {
-	if reply != nil {
-		return nil, errors.New("krb: the login waits for answers, not for a KDC reply")
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -340,7 +342,9 @@ func (l *Login) step(ctx context.Context, reply []byte) (*Request, error) {
 			return nil, err
 		}
 		pa, _ := decodeMethodData(e.EData)
-		if l.fast != nil {
+		// RESPONSE_TOO_BIG is the UDP transport's, never armored (RFC 6113
+		// §5.4.3 armors only what the KDC's FAST code produces).
+		if l.fast != nil && e.ErrorCode != ErrCodeResponseTooBig {
 			if e, pa, err = l.unwrapError(e, pa); err != nil {
 				return nil, err
 			}
@@ -408,7 +412,7 @@ func (l *Login) newBody() error {
 	if !l.rtill.IsZero() {
 		types.SetFlag(&opts, flags.Renewable)
 	}
-	if l.o.canonicalize || l.cfg.LibDefaults.Canonicalize {
+	if l.canonicalize() {
 		types.SetFlag(&opts, flags.Canonicalize)
 	}
 	if l.o.anonymous {
@@ -482,6 +486,7 @@ func (l *Login) emit(padata []types.PAData) (*Request, error) {
 		return nil, err
 	}
 	l.prevReq, l.lastReq = l.lastReq, req
+	l.reqTime = l.o.now()
 	l.stats.Requests++
 	l.trace("Sending AS-REQ %d to %s (%d bytes, preauth %v)", l.stats.Requests, l.client.Realm, len(req), paTypes(all))
 	return &Request{Data: req, Realm: l.client.Realm, TCPOnly: l.tcpOnly}, nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -257,6 +258,14 @@ func TestMITToolsReadOurCCache(t *testing.T) {
 	assert.Contains(t, string(out), "Default principal: "+realm.Principal("alice"))
 	assert.Contains(t, string(out), "krbtgt/"+realm.Name+"@"+realm.Name)
 	assert.Regexp(t, `Flags: F?\w*I`, string(out))
+
+	klistC := exec.Command("klist", "-C")
+	klistC.Env = env
+	out, err = klistC.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	// klist folds the long line.
+	assert.Regexp(t, `config: fast_avail\(krbtgt/`+regexp.QuoteMeta(realm.Name+"@"+realm.Name)+`\) = ye\s*s`, string(out), "as MIT's kinit records them")
+	assert.Contains(t, string(out), "config: pa_type(krbtgt/"+realm.Name+"@"+realm.Name+") = 2")
 
 	kvno := exec.Command("kvno", "host/svc.krbtest")
 	kvno.Env = env

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/asn1tools"
+	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
 	"github.com/jcmturner/gokrb5/v8/iana/msgtype"
 	"github.com/jcmturner/gokrb5/v8/messages"
@@ -182,4 +183,16 @@ func recoverDecode(what string, err *error) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("%w: %s: malformed encoding", ErrBadReply, what)
 	}
+}
+
+// decrypt decrypts KDC data, turning a panic of gokrb5's decryption (it
+// slices ciphertext shorter than confounder plus checksum without checking)
+// into an error: a forged reply must never crash the client.
+func decrypt(ed types.EncryptedData, key types.EncryptionKey, usage uint32) (plain []byte, err error) {
+	defer func() {
+		if recover() != nil {
+			plain, err = nil, fmt.Errorf("%w: ciphertext too short to decrypt", ErrBadReply)
+		}
+	}()
+	return crypto.DecryptEncPart(ed, key, usage)
 }

@@ -163,3 +163,17 @@ func TestLoadConfigFollowsIncludes(t *testing.T) {
 	_, err = LoadConfig(loop)
 	assert.ErrorContains(t, err, "nested")
 }
+
+func TestConfigBraceOnTheNextLine(t *testing.T) {
+	cfg, err := ParseConfig("[realms]\n EX.COM =\n {\n  kdc = k1\n }\n[libdefaults]\n empty =\n default_realm = EX.COM\n")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"k1"}, cfg.Values("realms", "EX.COM", "kdc"))
+	assert.Equal(t, []string{""}, cfg.Values("libdefaults", "empty"))
+	assert.Equal(t, "EX.COM", cfg.LibDefaults.DefaultRealm)
+}
+
+func TestNoConfigFileIsAnEmptyConfig(t *testing.T) {
+	cfg, err := LoadConfig(filepath.Join(t.TempDir(), "missing.conf"))
+	require.NoError(t, err, "MIT runs with an empty profile")
+	assert.Empty(t, cfg.LibDefaults.DefaultRealm)
+}

@@ -171,12 +171,15 @@ func renewReply(reply []byte, old *Credentials, nonce int) (*Credentials, error)
 	if err != nil {
 		return nil, err
 	}
-	plain, err := crypto.DecryptEncPart(rep.EncPart, old.SessionKey, usageTGSRepSession)
+	plain, err := decrypt(rep.EncPart, old.SessionKey, usageTGSRepSession)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the reply does not decrypt with the session key", ErrBadReply)
 	}
 	enc, err := decodeEncASRepPart(plain)
 	if err != nil {
+		return nil, err
+	}
+	if err := ticketMatches(rep, enc); err != nil {
 		return nil, err
 	}
 	switch {

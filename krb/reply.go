@@ -12,7 +12,6 @@ import (
 	"github.com/gokinit/gokinit/preauth"
 	"github.com/gokinit/gokinit/responder"
 	"github.com/jcmturner/gofork/encoding/asn1"
-	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/types"
 )
@@ -104,7 +103,7 @@ func (l *Login) finishKey(ctx context.Context, rep *asRep, strengthen *types.Enc
 			return fmt.Errorf("%w: strengthen key: %v", ErrBadReply, err)
 		}
 	}
-	plain, err := crypto.DecryptEncPart(rep.EncPart, key, keyusage.AS_REP_ENCPART)
+	plain, err := decrypt(rep.EncPart, key, keyusage.AS_REP_ENCPART)
 	if err != nil {
 		if l.fromPW {
 			return &passwordIncorrect{fmt.Errorf("%w: the reply did not decrypt", ErrPreauthFailed)}
@@ -132,9 +131,10 @@ func (l *Login) finishKey(ctx context.Context, rep *asRep, strengthen *types.Enc
 	}
 	l.creds = newCredentials(rep, enc)
 	l.creds.FASTAvailable = fastAvail
+	l.creds.PAType = l.selected
 	if l.cfg.LibDefaults.KDCTimeSync != 0 {
 		// MIT's kdc_timesync: remember the KDC's clock (from authtime) in the cache.
-		l.creds.KDCOffset = enc.AuthTime.Sub(l.o.now()).Truncate(time.Second)
+		l.creds.KDCOffset = enc.AuthTime.Sub(l.reqTime).Truncate(time.Second)
 	}
 	l.trace("AS-REP verified: %s, ticket for %s, ends %s", l.creds.Client, l.creds.Server, l.creds.EndTime.UTC().Format(time.RFC3339))
 	return nil
@@ -154,7 +154,7 @@ func verifyAnonymousKX(pas types.PADataSequence, replyKey, session types.Encrypt
 	if _, err := asn1.Unmarshal(v, &enc); err != nil {
 		return fmt.Errorf("%w: PA-PKINIT-KX: %v", ErrBadReply, err)
 	}
-	plain, err := crypto.DecryptEncPart(enc, replyKey, keyUsagePKINITKX)
+	plain, err := decrypt(enc, replyKey, keyUsagePKINITKX)
 	if err != nil {
 		return fmt.Errorf("%w: PA-PKINIT-KX does not decrypt", ErrBadReply)
 	}

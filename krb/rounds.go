@@ -121,7 +121,7 @@ func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa 
 		return l.startExchange()
 
 	case ErrCodeWrongRealm, ErrCodeClientUnknown:
-		if (l.o.canonicalize || l.o.enterprise) && kerr.CRealm != "" && kerr.CRealm != l.client.Realm && l.restarts < maxRestarts {
+		if l.canonicalize() && kerr.CRealm != "" && kerr.CRealm != l.client.Realm && l.restarts < maxRestarts {
 			l.restarts++
 			l.trace("Following client referral to realm %s", kerr.CRealm)
 			l.client.Realm = kerr.CRealm

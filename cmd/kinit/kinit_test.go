@@ -117,11 +117,26 @@ func TestKinitAgainstMITKDC(t *testing.T) {
 		ktcc := filepath.Join(t.TempDir(), "ktcc")
 		r := runKinit(t, bin, env, "", "-V", "-k", "-t", kt, "-c", "FILE:"+ktcc, "host/kt.krbtest")
 		require.Equal(t, 0, r.code, r.stderr)
-		assert.Contains(t, r.stdout, "Using principal: host/kt.krbtest\n")
-		assert.Contains(t, r.stdout, "Authenticated to Kerberos v5\n")
+		// As MIT's kinit -V: on standard error, the principal in full.
+		assert.Contains(t, r.stderr, "Using principal: "+realm.Principal("host/kt.krbtest")+"\n")
+		assert.Contains(t, r.stderr, "Authenticated to Kerberos v5\n")
+		assert.Empty(t, r.stdout)
 		cache, err := ccache.ReadFile(ktcc)
 		require.NoError(t, err)
 		assert.Equal(t, realm.Principal("host/kt.krbtest"), cache.DefaultPrincipal.String())
+	})
+
+	t.Run("-k without -t: the default keytab; -i: the client keytab", func(t *testing.T) {
+		kt, err := realm.Keytab("host/kt.krbtest")
+		require.NoError(t, err)
+		empty := filepath.Join(t.TempDir(), "empty.keytab")
+		dcc := filepath.Join(t.TempDir(), "dcc")
+		r := runKinit(t, bin, append(env, "KRB5_KTNAME=FILE:"+kt, "KRB5_CLIENT_KTNAME=FILE:"+empty), "", "-k", "-c", dcc, "host/kt.krbtest")
+		require.Equal(t, 0, r.code, r.stderr)
+		r = runKinit(t, bin, append(env, "KRB5_KTNAME=FILE:"+empty, "KRB5_CLIENT_KTNAME=FILE:"+kt), "", "-k", "-i", "-c", dcc, "host/kt.krbtest")
+		require.Equal(t, 0, r.code, r.stderr)
+		r = runKinit(t, bin, append(env, "KRB5_KTNAME=FILE:"+empty, "KRB5_CLIENT_KTNAME=FILE:"+kt), "", "-k", "-c", dcc, "host/kt.krbtest")
+		assert.Equal(t, 1, r.code, "without -i the client keytab is not used")
 	})
 
 	t.Run("trace names types, never the password", func(t *testing.T) {
@@ -204,7 +219,7 @@ func TestKinitAgainstMITKDC(t *testing.T) {
 
 	t.Run("bad option", func(t *testing.T) {
 		r := runKinit(t, bin, env, "", "-Q")
-		assert.Equal(t, 1, r.code)
+		assert.Equal(t, 2, r.code, "MIT's usage() exit status")
 		assert.Contains(t, r.stderr, "invalid option -- 'Q'")
 		assert.Contains(t, r.stderr, "Usage: kinit")
 	})

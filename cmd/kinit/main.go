@@ -52,6 +52,7 @@ type settings struct {
 	jsonProto    bool
 	anonymous    bool
 	renewTGT     bool // -R
+	clientKeytab bool // -i
 	paOptions    [][2]string
 }
 
@@ -64,7 +65,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if err != nil {
 		fmt.Fprintf(stderr, "kinit: %v\n", err)
 		usage(stderr)
-		return 1
+		return 2 // as MIT's usage()
 	}
 	var jr *jsonResponder
 	if s.jsonProto {
@@ -89,7 +90,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 
 	if s.renewTGT {
-		return renew(ctx, s, cfg, ccPath, stdout, fail)
+		return renew(ctx, s, cfg, ccPath, stderr, fail)
 	}
 
 	principal, err := chooseClient(s, cfg, ccPath)
@@ -127,12 +128,15 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		opts = append(opts, krb.WithTrace(tr))
 	}
 	if s.useKeytab {
+		// As MIT: -t names the keytab, -i the client keytab, else the
+		// default keytab.
 		ktName := s.keytabName
-		if ktName == "" {
+		switch {
+		case ktName != "":
+		case s.clientKeytab:
 			ktName = krb.DefaultClientKeytab(cfg)
-			if _, err := os.Stat(strings.TrimPrefix(ktName, "FILE:")); err != nil {
-				ktName = krb.DefaultKeytab(cfg)
-			}
+		default:
+			ktName = krb.DefaultKeytab(cfg)
 		}
 		kt, err := krb.LoadKeytab(ktName)
 		if err != nil {
@@ -140,7 +144,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 		opts = append(opts, krb.WithKeytab(kt))
 		if s.verbose {
-			fmt.Fprintf(stdout, "Using keytab: %s\n", ktName)
+			fmt.Fprintf(stderr, "Using keytab: %s\n", ktName)
 		}
 	}
 	if s.armorCache != "" {
@@ -151,8 +155,14 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		opts = append(opts, krb.WithArmor(armor))
 	}
 	if s.verbose {
-		fmt.Fprintf(stdout, "Using default cache: %s\n", ccPath)
-		fmt.Fprintf(stdout, "Using principal: %s\n", principal)
+		// MIT's kinit writes its verbose lines to standard error, with the
+		// principal in full.
+		fmt.Fprintf(stderr, "Using default cache: %s\n", ccPath)
+		full := principal
+		if p, err := krb.ParsePrincipal(principal, cfg.LibDefaults.DefaultRealm, s.enterprise); err == nil {
+			full = p.String()
+		}
+		fmt.Fprintf(stderr, "Using principal: %s\n", full)
 	}
 
 	creds, err := krb.GetInitialCreds(ctx, principal, opts...)
@@ -166,7 +176,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		jr.result(creds, ccPath, nil)
 	}
 	if s.verbose {
-		fmt.Fprintln(stdout, "Authenticated to Kerberos v5")
+		fmt.Fprintln(stderr, "Authenticated to Kerberos v5")
 	}
 	return 0
 }
@@ -206,6 +216,8 @@ func parseArgs(args []string) (*settings, error) {
 			s.proxiable = &f
 		case 'k':
 			s.useKeytab = true
+		case 'i':
+			s.useKeytab, s.clientKeytab = true, true
 		case 't':
 			if s.keytabName != "" {
 				return nil, errors.New("Only one -t option allowed.")
@@ -301,7 +313,7 @@ func chooseClient(s *settings, cfg *krb.Config, ccPath string) (string, error) {
 }
 
 // renew renews the TGT in the cache (kinit -R) and stores the new one.
-func renew(ctx context.Context, s *settings, cfg *krb.Config, ccPath string, stdout io.Writer, fail func(string, ...any) int) int {
+func renew(ctx context.Context, s *settings, cfg *krb.Config, ccPath string, stderr io.Writer, fail func(string, ...any) int) int {
 	cc, err := ccache.ReadFile(ccPath)
 	if err != nil {
 		return fail("%w while renewing credentials", err)
@@ -319,7 +331,7 @@ func renew(ctx context.Context, s *settings, cfg *krb.Config, ccPath string, std
 		return fail("%w while renewing credentials", err)
 	}
 	opts := []krb.Option{krb.WithConfig(cfg)}
-	if tr := openTrace(os.Stderr); tr != nil {
+	if tr := openTrace(stderr); tr != nil {
 		opts = append(opts, krb.WithTrace(tr))
 	}
 	creds, err := krb.Renew(ctx, tgt, opts...)
@@ -330,7 +342,7 @@ func renew(ctx context.Context, s *settings, cfg *krb.Config, ccPath string, std
 		return fail("%w while storing credentials", err)
 	}
 	if s.verbose {
-		fmt.Fprintln(stdout, "Authenticated to Kerberos v5")
+		fmt.Fprintln(stderr, "Authenticated to Kerberos v5")
 	}
 	return 0
 }
@@ -399,6 +411,7 @@ func usage(w io.Writer) {
 	-p proxiable
 	-P not proxiable
 	-k use keytab
+	-i use default client keytab (with -k)
 	-t filename of keytab to use
 	-c Kerberos 5 cache name
 	-S service
