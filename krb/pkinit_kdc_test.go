@@ -16,6 +16,8 @@ import (
 	"github.com/gokinit/gokinit/preauth/pkinit"
 	"github.com/gokinit/gokinit/prompter"
 	"github.com/gokinit/gokinit/responder"
+	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -95,14 +97,39 @@ func TestPKINITECDHFallsBackToMODP(t *testing.T) {
 	l, err := krb.NewLogin("carol", krb.WithConfig(cfg), krb.WithPreauthOption("X509_user_identity", id.FILE()), traceTo(&trace))
 	require.NoError(t, err)
 	creds, err := l.Run(ctx(t))
-	if err != nil {
-		var kerr *krb.KDCError
-		if errors.As(err, &kerr) && kerr.Code == 65 {
-			t.Skipf("the engine does not hand TD-DH-PARAMETERS errors to TryAgain yet: %v", err)
-		}
-	}
 	require.NoError(t, err, trace.String())
 	assert.Equal(t, realm.Principal("carol"), creds.Client.String())
+	assert.Contains(t, trace.String(), "retrying after error 65", "the KDC refused P-256 and listed its MODP groups")
+	assert.Equal(t, 3, l.Stats().Requests)
+}
+
+// TestPKINITForgedDHErrorDoesNotDowngrade: an unauthenticated
+// KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED without TD-DH-PARAMETERS must not
+// move the client to another (weaker) group.
+func TestPKINITForgedDHErrorDoesNotDowngrade(t *testing.T) {
+	realm, pki, _ := pkinitRealm(t)
+	id, err := pki.Client("carol", nil)
+	require.NoError(t, err)
+	path, err := realm.WriteClientConfig("pkinit_dh_min_bits = 4096", "")
+	require.NoError(t, err)
+	cfg, err := krb.LoadConfig(path)
+	require.NoError(t, err)
+	forged := messages.NewKRBError(types.NewPrincipalName(2, "krbtgt/"+realm.Name), realm.Name, 65, "")
+	forgedBytes, err := forged.Marshal()
+	require.NoError(t, err)
+	l, err := krb.NewLogin("carol", krb.WithConfig(cfg), krb.WithPreauthOption("X509_user_identity", id.FILE()),
+		relay(t, cfg, func(n int, reply []byte) []byte {
+			if n == 2 { // the answer to the PA-PK-AS-REQ
+				return forgedBytes
+			}
+			return reply
+		}))
+	require.NoError(t, err)
+	_, err = l.Run(ctx(t))
+	var kerr *krb.KDCError
+	require.ErrorAs(t, err, &kerr)
+	assert.EqualValues(t, 65, kerr.Code)
+	assert.Equal(t, 2, l.Stats().Requests, "no retry in another group")
 }
 
 func TestPKINITEncryptedKeyResponder(t *testing.T) {

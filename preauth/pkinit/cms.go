@@ -158,6 +158,13 @@ func verifyKDCSignedData(der []byte, pol kdcPolicy) ([]byte, error) {
 	if err := checkKDCCert(signer, pol); err != nil {
 		return nil, err
 	}
+	// With signed attributes the signature covers them, not the outer
+	// eContentType: the signed content-type attribute must say the same
+	// (RFC 5652 §11.1), which the library does not check.
+	var signedType stdasn1.ObjectIdentifier
+	if err := p7.UnmarshalSignedAttribute(pkcs7.OIDAttributeContentType, &signedType); err == nil && !signedType.Equal(oidPKINITDHKeyData) {
+		return nil, fmt.Errorf("%w: the signed content type %v is not id-pkinit-DHKeyData", ErrKDCSignature, signedType)
+	}
 	return p7.Content, nil
 }
 

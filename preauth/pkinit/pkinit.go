@@ -46,6 +46,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gokinit/gokinit/preauth"
 	"github.com/gokinit/gokinit/prompter"
@@ -248,20 +249,24 @@ func (r *request) TryAgain(ctx context.Context, cb preauth.Callbacks, in *preaut
 	if in.ErrorCode != errDHKeyParametersNotAccepted || !r.sent || len(r.groups) == 0 {
 		return nil, nil
 	}
+	// The error is not authenticated, so it may only move the client to a
+	// group at least as strong as the one refused (MIT skips parameters
+	// shorter than what it offered), and only to one the KDC lists in
+	// TD-DH-PARAMETERS: a forged error must not downgrade the exchange.
+	algs, err := parseTDDHParameters(in.EData)
+	if err != nil {
+		return nil, nil
+	}
 	rejected := r.groups[0]
-	rest := slices.DeleteFunc(slices.Clone(r.groups[1:]), func(g Group) bool { return g == rejected })
+	rest := slices.Clone(r.groups[1:])
 	for _, g := range []Group{GroupMODP2048, GroupMODP4096} {
-		if g != rejected && !slices.Contains(rest, g) {
+		if !slices.Contains(rest, g) {
 			rest = append(rest, g) // the MODP groups every PKINIT KDC knows
 		}
 	}
-	if algs, err := parseTDDHParameters(in.EData); err == nil {
-		rest = slices.DeleteFunc(rest, func(g Group) bool { return !kdcAccepts(algs, g) })
-	} else if rejected == GroupMODP2048 {
-		rest = slices.DeleteFunc(rest, func(g Group) bool { return g != GroupMODP4096 })
-	} else {
-		rest = rest[:1]
-	}
+	rest = slices.DeleteFunc(rest, func(g Group) bool {
+		return g == rejected || g.strength() < rejected.strength() || !kdcAccepts(algs, g)
+	})
 	if len(rest) == 0 {
 		return nil, nil
 	}
@@ -520,7 +525,16 @@ func policy(cb preauth.Callbacks) (kdcPolicy, error) {
 	_, realm := cb.Client()
 	// The KDC must be krbtgt/REALM@REALM of the client's realm (for an
 	// anonymous client, the realm it asked).
-	pol := kdcPolicy{realm: realm, hostnames: cb.Config("pkinit_kdc_hostname"), now: cb.PreauthTime()}
+	// Certificates are checked against the local clock, never the KDC
+	// offset PreauthTime applies: that offset comes from an unauthenticated
+	// KRB-ERROR, and would let a forged one revive an expired KDC
+	// certificate.
+	pol := kdcPolicy{realm: realm, hostnames: cb.Config("pkinit_kdc_hostname"), now: time.Now()}
+	if len(cb.Config("pkinit_revoke")) > 0 || preauth.ConfigBool(cb, "pkinit_require_crl_checking", false) {
+		// Fail closed: revocation checking is not implemented, and a site
+		// that asked for it must not silently go without.
+		return pol, fmt.Errorf("%w: pkinit_revoke or pkinit_require_crl_checking is set, but certificate revocation checking is not supported", ErrKDCNotTrusted)
+	}
 	for _, v := range cb.Config("pkinit_eku_checking") {
 		if strings.EqualFold(v, "kpServerAuth") {
 			pol.serverEKU = true
@@ -586,4 +600,22 @@ func loadAnchors(values []string) (*x509.CertPool, error) {
 		return nil, ErrNoAnchors
 	}
 	return pool, nil
+}
+
+// strength is a group's security strength in bits (NIST SP 800-57 part 1,
+// table 2), to keep a retry from weakening the key agreement.
+func (g Group) strength() int {
+	switch g {
+	case GroupMODP2048:
+		return 112
+	case GroupP256:
+		return 128
+	case GroupMODP4096:
+		return 150
+	case GroupP384:
+		return 192
+	case GroupP521:
+		return 256
+	}
+	return 0
 }

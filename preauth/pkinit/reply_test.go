@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	stdasn1 "encoding/asn1"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokinit/gokinit/preauth"
+	"github.com/jcmturner/gokrb5/v8/types"
 	"github.com/smallstep/pkcs7"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -221,4 +224,58 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	unsigned, _ := unsignedAuthPack([]byte{0x30, 0x00})
 	write("FuzzVerifyKDCSignedData", "seed-unsigned", unsigned)
 	require.NoError(t, os.WriteFile(filepath.Join("testdata", "kdc-ca.der"), ca.ca.Raw, 0o644))
+}
+
+// TestSignedContentTypeMustMatch: with signed attributes the signature
+// covers the content-type attribute, not the outer eContentType; a
+// relabelled SignedData is refused.
+func TestSignedContentTypeMustMatch(t *testing.T) {
+	ca := newTestCA(t, "R.TEST", oidPKINITKPKdc, "R.TEST")
+	sd, err := pkcs7.NewSignedData([]byte{0x30, 0x00})
+	require.NoError(t, err)
+	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
+	require.NoError(t, sd.AddSigner(ca.kdc, ca.kdcKey, pkcs7.SignerInfoConfig{})) // signs content type id-data
+	sd.GetSignedData().ContentInfo.ContentType = oidPKINITDHKeyData               // relabelled afterwards
+	signed, err := sd.Finish()
+	require.NoError(t, err)
+	_, err = verifyKDCSignedData(signed, ca.policy())
+	require.ErrorIs(t, err, ErrKDCSignature)
+	assert.Contains(t, err.Error(), "signed content type")
+}
+
+// policyCallbacks is just enough of preauth.Callbacks for policy().
+type policyCallbacks struct {
+	preauth.Callbacks
+	config  map[string][]string
+	preauth time.Time
+}
+
+func (c policyCallbacks) Client() (types.PrincipalName, string) {
+	return types.NewPrincipalName(1, "carol"), "R.TEST"
+}
+func (c policyCallbacks) Config(name string) []string { return c.config[name] }
+func (c policyCallbacks) PreauthTime() time.Time      { return c.preauth }
+
+// TestPolicyUsesTheLocalClock: PreauthTime carries the KDC offset taken
+// from an unauthenticated KRB-ERROR; certificate validity must not.
+func TestPolicyUsesTheLocalClock(t *testing.T) {
+	ca := newTestCA(t, "R.TEST", oidPKINITKPKdc, "R.TEST")
+	anchors := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(anchors, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.ca.Raw}), 0o600))
+	cb := policyCallbacks{config: map[string][]string{"pkinit_anchors": {"FILE:" + anchors}}, preauth: time.Now().Add(-60 * 24 * time.Hour)}
+	pol, err := policy(cb)
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), pol.now, time.Minute)
+
+	// Revocation checking was asked for and is not implemented: refuse.
+	cb.config["pkinit_revoke"] = []string{"FILE:/etc/crl.pem"}
+	_, err = policy(cb)
+	require.ErrorIs(t, err, ErrKDCNotTrusted)
+	delete(cb.config, "pkinit_revoke")
+	cb.config["pkinit_require_crl_checking"] = []string{"true"}
+	_, err = policy(cb)
+	require.ErrorIs(t, err, ErrKDCNotTrusted)
+	cb.config["pkinit_require_crl_checking"] = []string{"false"}
+	_, err = policy(cb)
+	require.NoError(t, err)
 }

@@ -60,8 +60,10 @@ func (mechanism) PATypes() []preauth.PAType {
 func (mechanism) NewRequest() preauth.Request { return &request{} }
 
 // request is one login's SPAKE state: what the client sent and hashed so
-// far. The private scalar y lives only inside Process and is erased after
-// use; nothing later needs it, since no second factor follows SF-NONE.
+// far. The private scalar y lives only inside Process and is not kept:
+// nothing later needs it, since no second factor follows SF-NONE. (Its
+// byte encoding is cleared after use; copies inside the curve libraries'
+// scalar types are not, so this is hygiene, not a guarantee.)
 type request struct {
 	support   []byte // the DER support message sent, nil when none was
 	group     *group // the group of the challenge answered
@@ -211,7 +213,8 @@ func (r *request) processChallenge(ctx context.Context, cb preauth.Callbacks, in
 
 // exchange is the client's half of SPAKE2 in group g: a fresh private
 // scalar y, the public element S = y·G + w·N and the shared element
-// K = y·(T − w·M). y is erased before returning.
+// K = y·(T − w·M). The bytes of y are cleared before returning (best
+// effort: the curve libraries keep their own copies).
 func exchange(g *group, w, t []byte) (s, k []byte, err error) {
 	y, err := g.curve().randomScalar()
 	if err != nil {
