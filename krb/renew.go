@@ -44,15 +44,20 @@ func Renew(ctx context.Context, c *Credentials, opts ...Option) (*Credentials, e
 	if !c.Renewable() || c.RenewTill.IsZero() {
 		return nil, fmt.Errorf("%w: %s has no renewable flag", ErrNotRenewable, c.Server)
 	}
-	if now := time.Now(); now.After(c.RenewTill) {
-		return nil, fmt.Errorf("%w: its renewable life ended at %s", ErrNotRenewable, c.RenewTill.UTC().Format(time.RFC3339))
-	}
 	if o.cfg == nil {
 		cfg, err := LoadConfig()
 		if err != nil {
 			return nil, err
 		}
 		o.cfg = cfg
+	}
+	// The KDC's clock, as the cache recorded it, when kdc_timesync allows.
+	now := time.Now()
+	if o.cfg.LibDefaults.KDCTimeSync != 0 {
+		now = now.Add(c.KDCOffset)
+	}
+	if now.After(c.RenewTill) {
+		return nil, fmt.Errorf("%w: its renewable life ended at %s", ErrNotRenewable, c.RenewTill.UTC().Format(time.RFC3339))
 	}
 	tr := o.transport
 	if tr == nil {
@@ -61,7 +66,7 @@ func Renew(ctx context.Context, c *Credentials, opts ...Option) (*Credentials, e
 		t.NoDNS = !o.cfg.LibDefaults.DNSLookupKDC
 		tr = t
 	}
-	req, nonce, err := renewRequest(c)
+	req, nonce, err := renewRequest(c, now)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +84,7 @@ func Renew(ctx context.Context, c *Credentials, opts ...Option) (*Credentials, e
 // renewRequest builds the TGS-REQ: the body asks for the same server with
 // the RENEW option, and PA-TGS-REQ carries an AP-REQ with the ticket and an
 // authenticator whose checksum binds the body (RFC 4120 §5.4.1).
-func renewRequest(c *Credentials) (req []byte, nonce int, err error) {
+func renewRequest(c *Credentials, now time.Time) (req []byte, nonce int, err error) {
 	opts := types.NewKrbFlags()
 	for _, f := range []int{flags.Forwardable, flags.Proxiable} {
 		if c.HasFlag(f) {
@@ -121,7 +126,7 @@ func renewRequest(c *Credentials) (req []byte, nonce int, err error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	auth.CTime = auth.CTime.Truncate(time.Second)
+	auth.CTime, auth.Cusec = now.UTC().Truncate(time.Second), now.Nanosecond()/1000
 	auth.Cksum = types.Checksum{CksumType: et.GetHashID(), Checksum: sum}
 	ab, err := auth.Marshal()
 	if err != nil {
