@@ -13,6 +13,7 @@ import (
 
 	"github.com/gokinit/gokinit/krb"
 	"github.com/gokinit/gokinit/krb/krbtest"
+	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/gokinit/gokinit/preauth/pkinit"
 	"github.com/gokinit/gokinit/prompter"
 	"github.com/gokinit/gokinit/responder"
@@ -435,6 +436,21 @@ func TestPKINITSoftHSM(t *testing.T) {
 	for _, flags := range seen {
 		assert.Equal(t, int32(responder.PKINITUserPINCountLow), flags)
 	}
+
+	// While one login holds the token logged in (its request is out, its
+	// reply not yet in), another login's wrong PIN is still refused.
+	holder, err := krb.NewLogin("carol", krb.WithConfig(cfg), krb.WithPreauthOption("X509_user_identity", ident), krb.WithResponder(ask))
+	require.NoError(t, err)
+	req, err := holder.Step(ctx(t), nil)
+	require.NoError(t, err)
+	reply, err := transport.New(cfg.Config).Exchange(ctx(t), req.Realm, req.Data, false)
+	require.NoError(t, err)
+	req, err = holder.Step(ctx(t), reply) // PREAUTH_REQUIRED → PA-PK-AS-REQ signed on the token
+	require.NoError(t, err)
+	require.NotNil(t, req)
+	_, err = krb.GetInitialCreds(ctx(t), "carol", krb.WithConfig(cfg), krb.WithPreauthOption("X509_user_identity", ident), krb.WithPrompter(wrong))
+	require.ErrorIs(t, err, pkinit.ErrIncorrectPIN)
+	holder.Abort()
 }
 
 // Run with: go test ./krb/ -run '^$' -bench PKINIT -benchtime 50x

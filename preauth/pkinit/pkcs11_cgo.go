@@ -146,7 +146,14 @@ func loadPKCS11(sp *idSpec, pin *string) (*identity, error) {
 		if pin != nil {
 			p = *pin
 		}
-		if err := c.Login(sess, pkcs11.CKU_USER, p); err != nil && !errors.Is(err, pkcs11.Error(pkcs11.CKR_USER_ALREADY_LOGGED_IN)) {
+		err := c.Login(sess, pkcs11.CKU_USER, p)
+		if errors.Is(err, pkcs11.Error(pkcs11.CKR_USER_ALREADY_LOGGED_IN)) {
+			// Another login in this process has the token open: the PIN
+			// given here must still be checked, or any PIN would do.
+			c.Logout(sess)
+			err = c.Login(sess, pkcs11.CKU_USER, p)
+		}
+		if err != nil {
 			switch {
 			case errors.Is(err, pkcs11.Error(pkcs11.CKR_PIN_INCORRECT)), errors.Is(err, pkcs11.Error(pkcs11.CKR_PIN_LEN_RANGE)):
 				return nil, fmt.Errorf("pkinit: %s: %w", name, ErrIncorrectPIN)
