@@ -2,7 +2,7 @@
 // a credential cache, with the flags of MIT krb5's kinit:
 //
 //	kinit [-V] [-n] [-R] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
-//	      [-k [-t keytab_file]] [-c cache_name] [-S service_name] [-T armor_ccache]
+//	      [-k [-i | -t keytab_file]] [-c cache_name] [-S service_name] [-T armor_ccache]
 //	      [-C] [-E] [-X attribute[=value]] [principal]
 //
 // The password is read from the terminal without echo, or as a line from
@@ -397,7 +397,7 @@ func openTrace(stderr io.Writer) func(string, ...any) {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: kinit [-V] [-n] [-R] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
-	[-k [-t keytab_file]] [-c cachename] [-S service_name] [-T ticket_armor_cache] [-C] [-E]
+	[-k [-i | -t keytab_file]] [-c cachename] [-S service_name] [-T ticket_armor_cache] [-C] [-E]
 	[-X <attribute>[=<value>]] [principal]
 
     options:
