@@ -109,7 +109,12 @@ func (l *Login) verify(rep *asRep, enc *messages.EncKDCRepPart) error {
 	if !l.rtill.IsZero() && enc.RenewTill.After(l.rtill) {
 		return bad("ticket is renewable beyond the requested time")
 	}
-	if l.cfg.LibDefaults.KDCTimeSync == 0 {
+	if !l.from.IsZero() {
+		// A postdated ticket must start when asked (MIT: starttime == from).
+		if !enc.StartTime.Equal(l.from) {
+			return bad("postdated ticket starts at %s, not %s", enc.StartTime.UTC().Format(time.RFC3339), l.from.Format(time.RFC3339))
+		}
+	} else if l.cfg.LibDefaults.KDCTimeSync == 0 {
 		skew := l.cfg.LibDefaults.Clockskew
 		if skew == 0 {
 			skew = 5 * time.Minute

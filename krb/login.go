@@ -85,6 +85,7 @@ type Login struct {
 
 	// Per login.
 	etypes     []int32
+	from       time.Time // postdated start (WithStartTime), else zero
 	till       time.Time
 	rtill      time.Time
 	password   *string
@@ -169,6 +170,12 @@ func newLogin(client string, o options) (*Login, error) {
 		lifetime = 24 * time.Hour
 	}
 	now := l.o.now()
+	if l.o.startIn > 0 {
+		// A postdated ticket's lifetime counts from its start (MIT's
+		// krb5_get_init_creds start_time).
+		now = now.Add(l.o.startIn)
+		l.from = now.UTC().Truncate(time.Second)
+	}
 	l.till = now.Add(lifetime).UTC().Truncate(time.Second)
 	renew := l.o.renewLife
 	if renew == 0 {
@@ -420,6 +427,9 @@ func (l *Login) newBody() error {
 		// 12, is the old draft's).
 		types.SetFlag(&opts, kdcOptRequestAnonymous)
 	}
+	if !l.from.IsZero() {
+		types.SetFlag(&opts, flags.PostDated)
+	}
 	var nb [4]byte
 	if _, err := rand.Read(nb[:]); err != nil {
 		return err
@@ -429,6 +439,7 @@ func (l *Login) newBody() error {
 		CName:      l.client.Name,
 		Realm:      l.client.Realm,
 		SName:      l.server.Name,
+		From:       l.from,
 		Till:       l.till,
 		RTime:      l.rtill,
 		Nonce:      int(binary.BigEndian.Uint32(nb[:]) & 0x7fffffff),

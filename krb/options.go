@@ -44,6 +44,7 @@ type options struct {
 	deferred     bool
 	anonymous    bool
 	paOptions    map[string][]string
+	startIn      time.Duration
 }
 
 // WithConfig uses cfg instead of the krb5.conf files named by KRB5_CONFIG.
@@ -159,3 +160,8 @@ func WithPreauthOption(name, value string) Option {
 // WELLKNOWN/ANONYMOUS (anonymous PKINIT); with a principal name the client
 // authenticates but the ticket does not name it.
 func WithAnonymous() Option { return func(o *options) { o.anonymous = true } }
+
+// WithStartTime requests a postdated ticket that becomes valid after d
+// (kinit -s): it is issued invalid, and Validate makes it usable once its
+// start time has come. Its lifetime counts from the start time.
+func WithStartTime(d time.Duration) Option { return func(o *options) { o.startIn = d } }

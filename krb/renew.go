@@ -37,12 +37,28 @@ var ErrNotRenewable = fmt.Errorf("ticket is not renewable")
 // usual lifetime from now, but not after the ticket's renew-till. Options
 // used: WithConfig, WithTransport, WithTrace.
 func Renew(ctx context.Context, c *Credentials, opts ...Option) (*Credentials, error) {
+	if !c.Renewable() || c.RenewTill.IsZero() {
+		return nil, fmt.Errorf("%w: %s has no renewable flag", ErrNotRenewable, c.Server)
+	}
+	return tgsAgain(ctx, c, flags.Renew, "renewing", opts)
+}
+
+// Validate asks the KDC to validate a postdated ticket once its start time
+// has come (kinit -v; RFC 4120 §2.2, the VALIDATE option). The ticket comes
+// back without the invalid flag. Options as for Renew.
+func Validate(ctx context.Context, c *Credentials, opts ...Option) (*Credentials, error) {
+	if !c.HasFlag(flags.Invalid) {
+		return nil, fmt.Errorf("%s is not a postdated (invalid) ticket", c.Server)
+	}
+	return tgsAgain(ctx, c, flags.Validate, "validating", opts)
+}
+
+// tgsAgain sends the ticket back to the KDC with the RENEW or VALIDATE
+// option, authenticated by itself, and returns the new ticket.
+func tgsAgain(ctx context.Context, c *Credentials, option int, doing string, opts []Option) (*Credentials, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
-	}
-	if !c.Renewable() || c.RenewTill.IsZero() {
-		return nil, fmt.Errorf("%w: %s has no renewable flag", ErrNotRenewable, c.Server)
 	}
 	if o.cfg == nil {
 		cfg, err := LoadConfig()
@@ -56,7 +72,7 @@ func Renew(ctx context.Context, c *Credentials, opts ...Option) (*Credentials, e
 	if o.cfg.LibDefaults.KDCTimeSync != 0 {
 		now = now.Add(c.KDCOffset)
 	}
-	if now.After(c.RenewTill) {
+	if option == flags.Renew && now.After(c.RenewTill) {
 		return nil, fmt.Errorf("%w: its renewable life ended at %s", ErrNotRenewable, c.RenewTill.UTC().Format(time.RFC3339))
 	}
 	tr := o.transport
@@ -66,33 +82,36 @@ func Renew(ctx context.Context, c *Credentials, opts ...Option) (*Credentials, e
 		t.NoDNS = !o.cfg.LibDefaults.DNSLookupKDC
 		tr = t
 	}
-	req, nonce, err := renewRequest(c, now)
+	req, nonce, err := renewRequest(c, now, option)
 	if err != nil {
 		return nil, err
 	}
 	reply, err := tr.Exchange(ctx, c.Server.Realm, req, false)
 	if err != nil {
-		return nil, fmt.Errorf("%w while renewing credentials", err)
+		return nil, fmt.Errorf("%w while %s credentials", err, doing)
 	}
 	creds, err := renewReply(reply, c, nonce)
 	if err != nil {
-		return nil, fmt.Errorf("%w while renewing credentials", err)
+		return nil, fmt.Errorf("%w while %s credentials", err, doing)
 	}
 	return creds, nil
 }
 
 // renewRequest builds the TGS-REQ: the body asks for the same server with
-// the RENEW option, and PA-TGS-REQ carries an AP-REQ with the ticket and an
+// the RENEW or VALIDATE option, and PA-TGS-REQ carries an AP-REQ with the ticket and an
 // authenticator whose checksum binds the body (RFC 4120 §5.4.1).
-func renewRequest(c *Credentials, now time.Time) (req []byte, nonce int, err error) {
+func renewRequest(c *Credentials, now time.Time, option int) (req []byte, nonce int, err error) {
 	opts := types.NewKrbFlags()
-	for _, f := range []int{flags.Forwardable, flags.Proxiable} {
+	for _, f := range []int{flags.Forwardable, flags.Proxiable, flags.Renewable} {
 		if c.HasFlag(f) {
 			types.SetFlag(&opts, f)
 		}
 	}
-	types.SetFlag(&opts, flags.Renewable)
-	types.SetFlag(&opts, flags.Renew)
+	types.SetFlag(&opts, option)
+	till := c.RenewTill
+	if option == flags.Validate {
+		till = c.EndTime
+	}
 	var nb [4]byte
 	if _, err := rand.Read(nb[:]); err != nil {
 		return nil, 0, err
@@ -102,7 +121,7 @@ func renewRequest(c *Credentials, now time.Time) (req []byte, nonce int, err err
 		KDCOptions: opts,
 		Realm:      c.Server.Realm,
 		SName:      c.Server.Name,
-		Till:       c.RenewTill.UTC(),
+		Till:       till.UTC(),
 		RTime:      c.RenewTill.UTC(),
 		Nonce:      nonce,
 		EType:      []int32{c.SessionKey.KeyType},
@@ -194,7 +213,7 @@ func renewReply(reply []byte, old *Credentials, nonce int) (*Credentials, error)
 		return nil, fmt.Errorf("%w: renewed ticket is for client %s", ErrBadReply, unparse(rep.CName.NameString, rep.CRealm))
 	case enc.SRealm != old.Server.Realm || !sameName(enc.SName, old.Server.Name):
 		return nil, fmt.Errorf("%w: renewed ticket is for server %s", ErrBadReply, unparse(enc.SName.NameString, enc.SRealm))
-	case enc.EndTime.After(old.RenewTill):
+	case !old.RenewTill.IsZero() && enc.EndTime.After(old.RenewTill):
 		return nil, fmt.Errorf("%w: renewed ticket ends after its renewable life", ErrBadReply)
 	}
 	creds := newCredentials(rep, enc)

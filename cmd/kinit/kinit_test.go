@@ -217,6 +217,24 @@ func TestKinitAgainstMITKDC(t *testing.T) {
 		assert.Equal(t, kept, now)
 	})
 
+	t.Run("postdate with -s, validate with -v", func(t *testing.T) {
+		pcc := filepath.Join(t.TempDir(), "pcc")
+		r := runKinit(t, bin, env, "bob-pw\n", "-s", "2s", "-c", pcc, "bob")
+		require.Equal(t, 0, r.code, r.stderr)
+		klist := func() string {
+			cmd := exec.Command("klist", "-f", "-c", pcc)
+			cmd.Env = env
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			return string(out)
+		}
+		assert.Regexp(t, `Flags: \w*d\w*i`, klist(), "postdated and invalid")
+		time.Sleep(2200 * time.Millisecond)
+		r = runKinit(t, bin, env, "", "-v", "-c", pcc)
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.NotRegexp(t, `Flags: \w*i`, klist(), "valid now")
+	})
+
 	t.Run("bad option", func(t *testing.T) {
 		r := runKinit(t, bin, env, "", "-Q")
 		assert.Equal(t, 2, r.code, "MIT's usage() exit status")

@@ -1,7 +1,7 @@
 // Command kinit obtains a Kerberos ticket-granting ticket and stores it in
 // a credential cache, with the flags of MIT krb5's kinit:
 //
-//	kinit [-V] [-n] [-R] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
+//	kinit [-V] [-n] [-R | -v] [-l lifetime] [-s start_time] [-r renewable_life] [-f | -F] [-p | -P]
 //	      [-k [-i | -t keytab_file]] [-c cache_name] [-S service_name] [-T armor_ccache]
 //	      [-C] [-E] [-X attribute[=value]] [principal]
 //
@@ -51,8 +51,10 @@ type settings struct {
 	armorCache   string
 	jsonProto    bool
 	anonymous    bool
-	renewTGT     bool // -R
-	clientKeytab bool // -i
+	renewTGT     bool          // -R
+	validate     bool          // -v
+	startIn      time.Duration // -s
+	clientKeytab bool          // -i
 	paOptions    [][2]string
 }
 
@@ -89,7 +91,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		return fail("%v while resolving ccache %s", err, ccName)
 	}
 
-	if s.renewTGT {
+	if s.renewTGT || s.validate {
 		return renew(ctx, s, cfg, ccPath, stderr, fail)
 	}
 
@@ -112,6 +114,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		krb.WithCanonicalize(s.canonicalize),
 		krb.WithEnterprise(s.enterprise),
 	)
+	if s.startIn > 0 {
+		opts = append(opts, krb.WithStartTime(s.startIn))
+	}
 	for _, o := range s.paOptions {
 		opts = append(opts, krb.WithPreauthOption(o[0], o[1]))
 	}
@@ -231,6 +236,14 @@ func parseArgs(args []string) (*settings, error) {
 			s.cacheName = o.arg
 		case 'R':
 			s.renewTGT = true
+		case 'v':
+			s.validate = true
+		case 's':
+			d, err := krb.ParseDuration(o.arg)
+			if err != nil || d <= 0 {
+				return nil, fmt.Errorf("Bad start time value %s", o.arg)
+			}
+			s.startIn = d
 		case 'S':
 			s.service = o.arg
 		case 'T':
@@ -312,7 +325,8 @@ func chooseClient(s *settings, cfg *krb.Config, ccPath string) (string, error) {
 	return u.Username, nil
 }
 
-// renew renews the TGT in the cache (kinit -R) and stores the new one.
+// renew renews (kinit -R) or validates (kinit -v) the TGT in the cache and
+// stores the new one.
 func renew(ctx context.Context, s *settings, cfg *krb.Config, ccPath string, stderr io.Writer, fail func(string, ...any) int) int {
 	cc, err := ccache.ReadFile(ccPath)
 	if err != nil {
@@ -334,7 +348,11 @@ func renew(ctx context.Context, s *settings, cfg *krb.Config, ccPath string, std
 	if tr := openTrace(stderr); tr != nil {
 		opts = append(opts, krb.WithTrace(tr))
 	}
-	creds, err := krb.Renew(ctx, tgt, opts...)
+	again := krb.Renew
+	if s.validate {
+		again = krb.Validate
+	}
+	creds, err := again(ctx, tgt, opts...)
 	if err != nil {
 		return fail("%w", err)
 	}
@@ -396,7 +414,7 @@ func openTrace(stderr io.Writer) func(string, ...any) {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `Usage: kinit [-V] [-n] [-R] [-l lifetime] [-r renewable_life] [-f | -F] [-p | -P]
+	fmt.Fprint(w, `Usage: kinit [-V] [-n] [-R | -v] [-l lifetime] [-s start_time] [-r renewable_life] [-f | -F] [-p | -P]
 	[-k [-i | -t keytab_file]] [-c cachename] [-S service_name] [-T ticket_armor_cache] [-C] [-E]
 	[-X <attribute>[=<value>]] [principal]
 
@@ -404,6 +422,8 @@ func usage(w io.Writer) {
 	-V verbose
 	-n anonymous
 	-R renew
+	-v validate
+	-s start time (postdated ticket)
 	-l lifetime
 	-r renewable lifetime
 	-f forwardable
