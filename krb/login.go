@@ -434,6 +434,14 @@ func (l *Login) newBody() error {
 	if _, err := rand.Read(nb[:]); err != nil {
 		return err
 	}
+	var addrs []types.HostAddress
+	if l.boolOpt(l.o.addresses, !l.cfg.LibDefaults.NoAddresses) {
+		a, err := types.LocalHostAddresses()
+		if err != nil {
+			return fmt.Errorf("listing the host's addresses: %w", err)
+		}
+		addrs = a
+	}
 	l.body = kdcReqBody{
 		KDCOptions: opts,
 		CName:      l.client.Name,
@@ -444,6 +452,7 @@ func (l *Login) newBody() error {
 		RTime:      l.rtill,
 		Nonce:      int(binary.BigEndian.Uint32(nb[:]) & 0x7fffffff),
 		EType:      l.etypes,
+		Addresses:  addrs,
 	}
 	b, err := asn1.Marshal(l.body)
 	if err != nil {

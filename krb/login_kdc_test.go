@@ -15,8 +15,10 @@ import (
 
 	"github.com/gokinit/gokinit/krb"
 	"github.com/gokinit/gokinit/krb/krbtest"
+	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/gokinit/gokinit/prompter"
 	"github.com/gokinit/gokinit/responder"
+	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -332,4 +334,25 @@ func TestRequestOptions(t *testing.T) {
 		_, err := krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), krb.WithPACRequest(false))
 		require.NoError(t, err)
 	})
+}
+
+func TestAddresses(t *testing.T) {
+	_, cfg := testRealm(t)
+	var sent [][]byte
+	tr := transport.New(cfg.Config)
+	record := krb.WithTransport(krb.TransportFunc(func(ctx context.Context, realm string, req []byte, tcpOnly bool) ([]byte, error) {
+		sent = append(sent, req)
+		return tr.Exchange(ctx, realm, req, tcpOnly)
+	}))
+	_, err := krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), krb.WithAddresses(true), record)
+	require.NoError(t, err)
+	var req messages.ASReq
+	require.NoError(t, req.Unmarshal(sent[len(sent)-1]))
+	assert.NotEmpty(t, req.ReqBody.Addresses, "kinit -a binds the ticket to the host's addresses")
+
+	sent = nil
+	_, err = krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), record)
+	require.NoError(t, err)
+	require.NoError(t, req.Unmarshal(sent[len(sent)-1]))
+	assert.Empty(t, req.ReqBody.Addresses, "MIT's default: noaddresses")
 }

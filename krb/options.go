@@ -45,6 +45,7 @@ type options struct {
 	anonymous    bool
 	paOptions    map[string][]string
 	startIn      time.Duration
+	addresses    *bool
 }
 
 // WithConfig uses cfg instead of the krb5.conf files named by KRB5_CONFIG.
@@ -165,3 +166,8 @@ func WithAnonymous() Option { return func(o *options) { o.anonymous = true } }
 // (kinit -s): it is issued invalid, and Validate makes it usable once its
 // start time has come. Its lifetime counts from the start time.
 func WithStartTime(d time.Duration) Option { return func(o *options) { o.startIn = d } }
+
+// WithAddresses puts the host's addresses in the request, binding the
+// ticket to them (kinit -a), or leaves them out (kinit -A), overriding
+// krb5.conf's noaddresses (MIT's default: no addresses).
+func WithAddresses(v bool) Option { return func(o *options) { o.addresses = &v } }

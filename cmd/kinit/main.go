@@ -53,6 +53,7 @@ type settings struct {
 	anonymous    bool
 	renewTGT     bool          // -R
 	validate     bool          // -v
+	addresses    *bool         // -a / -A
 	startIn      time.Duration // -s
 	clientKeytab bool          // -i
 	paOptions    [][2]string
@@ -116,6 +117,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	)
 	if s.startIn > 0 {
 		opts = append(opts, krb.WithStartTime(s.startIn))
+	}
+	if s.addresses != nil {
+		opts = append(opts, krb.WithAddresses(*s.addresses))
 	}
 	for _, o := range s.paOptions {
 		opts = append(opts, krb.WithPreauthOption(o[0], o[1]))
@@ -238,6 +242,10 @@ func parseArgs(args []string) (*settings, error) {
 			s.renewTGT = true
 		case 'v':
 			s.validate = true
+		case 'a':
+			s.addresses = &t
+		case 'A':
+			s.addresses = &f
 		case 's':
 			d, err := krb.ParseDuration(o.arg)
 			if err != nil || d <= 0 {
@@ -414,7 +422,7 @@ func openTrace(stderr io.Writer) func(string, ...any) {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `Usage: kinit [-V] [-n] [-R | -v] [-l lifetime] [-s start_time] [-r renewable_life] [-f | -F] [-p | -P]
+	fmt.Fprint(w, `Usage: kinit [-V] [-n] [-R | -v] [-l lifetime] [-s start_time] [-r renewable_life] [-f | -F] [-p | -P] [-a | -A]
 	[-k [-i | -t keytab_file]] [-c cachename] [-S service_name] [-T ticket_armor_cache] [-C] [-E]
 	[-X <attribute>[=<value>]] [principal]
 
@@ -429,6 +437,8 @@ func usage(w io.Writer) {
 	-f forwardable
 	-F not forwardable
 	-p proxiable
+	-a include addresses
+	-A do not include addresses
 	-P not proxiable
 	-k use keytab
 	-i use default client keytab (with -k)
