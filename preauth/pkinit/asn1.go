@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
+	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 )
 
@@ -116,22 +117,12 @@ type typedData struct {
 	DataValue []byte `asn1:"optional,explicit,tag:1"`
 }
 
-// reqBody is the part of KDC-REQ-BODY (RFC 4120 §5.4.1) the mechanism
-// reads: the names for the KDF and the nonce for the PKAuthenticator.
-type reqBody struct {
-	KDCOptions asn1.BitString      `asn1:"explicit,tag:0"`
-	CName      types.PrincipalName `asn1:"explicit,optional,tag:1"`
-	Realm      string              `asn1:"generalstring,explicit,tag:2"`
-	SName      types.PrincipalName `asn1:"explicit,optional,tag:3"`
-	From       time.Time           `asn1:"generalized,explicit,optional,tag:4"`
-	Till       time.Time           `asn1:"generalized,explicit,tag:5"`
-	RTime      time.Time           `asn1:"generalized,explicit,optional,tag:6"`
-	Nonce      int64               `asn1:"explicit,tag:7"`
-}
-
-func decodeReqBody(b []byte) (*reqBody, error) {
-	var body reqBody
-	if _, err := asn1.Unmarshal(b, &body); err != nil {
+// decodeReqBody decodes the request's KDC-REQ-BODY (RFC 4120 §5.4.1): the
+// mechanism reads the names for the KDF and the nonce for the
+// PKAuthenticator.
+func decodeReqBody(b []byte) (*messages.KDCReqBody, error) {
+	var body messages.KDCReqBody
+	if err := body.Unmarshal(b); err != nil {
 		return nil, fmt.Errorf("pkinit: decoding the request body: %w", err)
 	}
 	return &body, nil

@@ -359,7 +359,7 @@ func (r *request) makeRequest(ctx context.Context, cb preauth.Callbacks, in *pre
 		PKAuthenticator: pkAuthenticator{
 			Cusec:          now.Nanosecond() / 1000,
 			Ctime:          now.Truncate(1e9),
-			Nonce:          body.Nonce,
+			Nonce:          int64(body.Nonce),
 			PAChecksum:     sum[:],
 			FreshnessToken: r.freshness,
 		},
@@ -485,7 +485,7 @@ func (r *request) processReply(cb preauth.Callbacks, in *preauth.Input) error {
 	if err != nil {
 		return err
 	}
-	if info.Nonce != body.Nonce {
+	if info.Nonce != int64(body.Nonce) {
 		return fmt.Errorf("%w: the KDC's DH nonce does not match the request", ErrBadReply)
 	}
 	secret, err := r.ka.shared(info.SubjectPublicKey.RightAlign())
