@@ -2,7 +2,6 @@ package krb
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,19 +42,19 @@ func LoadConfig(paths ...string) (*Config, error) {
 	if len(paths) == 0 {
 		paths = DefaultConfigPaths()
 	}
-	var all bytes.Buffer
-	read := 0
+	var texts []string
 	var firstErr error
 	for _, p := range paths {
-		if err := readProfile(&all, p, 0); err != nil {
+		t, err := readProfile(p, 0)
+		if err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
-			continue
+			continue // a file that fails, includes and all, adds nothing
 		}
-		read++
+		texts = append(texts, t...)
 	}
-	if read == 0 {
+	if len(texts) == 0 {
 		if errors.Is(firstErr, fs.ErrNotExist) {
 			// MIT runs with an empty profile when no file exists: a
 			// realm's KDCs can still come from DNS.
@@ -63,54 +62,60 @@ func LoadConfig(paths ...string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("reading krb5.conf: %w", firstErr)
 	}
-	return ParseConfig(all.String())
+	return parseTexts(texts)
 }
 
 // maxIncludeDepth bounds include nesting, so that a file including itself
 // is an error rather than a hang.
 const maxIncludeDepth = 8
 
-// readProfile appends a krb5.conf file to w with its "include FILE" and
-// "includedir DIR" directives replaced by the files they name, as MIT's
-// profile library does: a directory contributes the files whose names are
-// made of letters, digits, '-' and '_', or end in ".conf", in name order.
-func readProfile(w *bytes.Buffer, path string, depth int) error {
+// readProfile reads a krb5.conf file and the files its "include FILE" and
+// "includedir DIR" directives name, as MIT's profile library does: a
+// directory contributes the files whose names are made of letters, digits,
+// '-' and '_', or end in ".conf", in name order. Each file is returned as
+// its own text, to be parsed with its own section state (a section opened
+// in an included file does not carry over into the including one); the
+// including file's relations come before those of the files it includes.
+func readProfile(path string, depth int) ([]string, error) {
 	if depth > maxIncludeDepth {
-		return fmt.Errorf("%s: includes nested more than %d deep", path, maxIncludeDepth)
+		return nil, fmt.Errorf("%s: includes nested more than %d deep", path, maxIncludeDepth)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var own strings.Builder
+	var included []string
 	for _, line := range strings.SplitAfter(string(b), "\n") {
 		directive, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
 		arg = strings.TrimSpace(arg)
 		switch directive {
 		case "include":
-			if err := readProfile(w, arg, depth+1); err != nil {
-				return fmt.Errorf("%s: include: %w", path, err)
+			t, err := readProfile(arg, depth+1)
+			if err != nil {
+				return nil, fmt.Errorf("%s: include: %w", path, err)
 			}
+			included = append(included, t...)
 		case "includedir":
 			entries, err := os.ReadDir(arg)
 			if err != nil {
-				return fmt.Errorf("%s: includedir: %w", path, err)
+				return nil, fmt.Errorf("%s: includedir: %w", path, err)
 			}
 			for _, e := range entries {
 				if !e.Type().IsRegular() || !includedName(e.Name()) {
 					continue
 				}
-				if err := readProfile(w, filepath.Join(arg, e.Name()), depth+1); err != nil {
-					return fmt.Errorf("%s: includedir: %w", path, err)
+				t, err := readProfile(filepath.Join(arg, e.Name()), depth+1)
+				if err != nil {
+					return nil, fmt.Errorf("%s: includedir: %w", path, err)
 				}
+				included = append(included, t...)
 			}
 		default:
-			w.WriteString(line)
-			continue
+			own.WriteString(line)
 		}
-		w.WriteByte('\n')
 	}
-	w.WriteByte('\n')
-	return nil
+	return append([]string{own.String()}, included...), nil
 }
 
 // includedName says whether includedir reads a file (MIT's valid_name).
@@ -132,11 +137,21 @@ func includedName(name string) bool {
 // for every line, looks the user up through cgo, panics on some nested
 // sections, and its enctype default lacks the RFC 8009 ones.
 func ParseConfig(text string) (*Config, error) {
-	rel, err := parseRelations(text)
-	if err != nil {
-		return nil, err
+	return parseTexts([]string{text})
+}
+
+// parseTexts parses each text on its own and merges the relations in order.
+func parseTexts(texts []string) (*Config, error) {
+	c := &Config{relations: make(map[string][]string)}
+	for _, t := range texts {
+		rel, err := parseRelations(t)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range rel {
+			c.relations[k] = append(c.relations[k], v...)
+		}
 	}
-	c := &Config{relations: rel}
 	c.Config = c.gokrb5()
 	return c, nil
 }

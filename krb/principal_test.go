@@ -177,3 +177,26 @@ func TestNoConfigFileIsAnEmptyConfig(t *testing.T) {
 	require.NoError(t, err, "MIT runs with an empty profile")
 	assert.Empty(t, cfg.LibDefaults.DefaultRealm)
 }
+
+// TestIncludedFileKeepsItsSections: a section opened in an included file
+// does not swallow the rest of the including file (MIT parses each file
+// with its own state).
+func TestIncludedFileKeepsItsSections(t *testing.T) {
+	dir := t.TempDir()
+	inc := filepath.Join(dir, "realms.conf")
+	require.NoError(t, os.WriteFile(inc, []byte("[realms]\n EX.TEST = {\n  kdc = k1\n }\n"), 0o600))
+	main := filepath.Join(dir, "krb5.conf")
+	require.NoError(t, os.WriteFile(main, []byte("[libdefaults]\ninclude "+inc+"\n default_realm = EX.TEST\n"), 0o600))
+	cfg, err := LoadConfig(main)
+	require.NoError(t, err)
+	assert.Equal(t, "EX.TEST", cfg.LibDefaults.DefaultRealm)
+	assert.Equal(t, []string{"k1"}, cfg.Values("realms", "EX.TEST", "kdc"))
+
+	// A file whose include fails adds nothing; another file still counts.
+	broken := filepath.Join(dir, "broken.conf")
+	require.NoError(t, os.WriteFile(broken, []byte("[libdefaults]\n forwardable = true\ninclude /nonexistent/x.conf\n"), 0o600))
+	cfg, err = LoadConfig(broken, main)
+	require.NoError(t, err)
+	assert.False(t, cfg.LibDefaults.Forwardable, "nothing from the broken file")
+	assert.Equal(t, "EX.TEST", cfg.LibDefaults.DefaultRealm)
+}
