@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -10,10 +9,7 @@ import (
 
 func TestDemo(t *testing.T) {
 	if ok, reason := krbtest.Available(); !ok {
-		if os.Getenv("KRBTEST_REQUIRE") == "1" {
-			t.Fatal(reason)
-		}
-		t.Skip(reason)
+		krbtest.SkipOrFail(t, reason)
 	}
 	var out strings.Builder
 	if err := run(&out); err != nil {

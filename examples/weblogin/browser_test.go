@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -35,10 +36,7 @@ var browser struct {
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("KRBTEST_REQUIRE") == "1" {
-			t.Fatalf("%s is missing (apt-get install chromium)", chromiumPath)
-		}
-		t.Skipf("%s is missing (apt-get install chromium)", chromiumPath)
+		krbtest.SkipOrFail(t, fmt.Sprintf("%s is missing (apt-get install chromium)", chromiumPath))
 	}
 	browser.once.Do(startBrowser)
 	require.NoError(t, browser.err, "starting %s", chromiumPath)
@@ -254,10 +252,7 @@ func TestBrowserOTPAndPKINIT(t *testing.T) {
 	t.Run("pkinit", func(t *testing.T) {
 		t.Parallel()
 		if !havePKINIT {
-			if os.Getenv("KRBTEST_REQUIRE") == "1" {
-				t.Fatal(noPKINIT)
-			}
-			t.Skip(noPKINIT)
+			krbtest.SkipOrFail(t, noPKINIT)
 		}
 		ctx := newBrowser(t)
 		require.NoError(t, realm.AddPKINITPrincipal("dave"))

@@ -3,6 +3,7 @@ package ccache
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokinit/gokinit/krb/krbtest"
 	"github.com/jcmturner/gokrb5/v8/credentials"
 	"github.com/jcmturner/gokrb5/v8/types"
 )
@@ -23,10 +25,7 @@ func klist(t *testing.T, path string, flags ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("klist")
 	if err != nil {
-		if os.Getenv("KRBTEST_REQUIRE") == "1" {
-			t.Fatalf("KRBTEST_REQUIRE=1 but MIT klist is not available: %v", err)
-		}
-		t.Skip("MIT klist not installed (set KRBTEST_REQUIRE=1 to fail instead)")
+		krbtest.SkipOrFail(t, fmt.Sprintf("MIT klist not installed: %v", err))
 	}
 	conf := filepath.Join(t.TempDir(), "krb5.conf")
 	noErr(t, os.WriteFile(conf, nil, 0o600))

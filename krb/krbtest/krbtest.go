@@ -154,11 +154,7 @@ type Realm struct {
 func NewRealm(tb testing.TB, opts ...Option) *Realm {
 	tb.Helper()
 	if ok, reason := Available(); !ok {
-		if required() {
-			tb.Fatal(reason + " (KRBTEST_REQUIRE is set)")
-		} else {
-			tb.Skip(reason)
-		}
+		SkipOrFail(tb, reason)
 		return nil
 	}
 	r, err := start(tb.TempDir(), false, opts)

@@ -105,11 +105,7 @@ func (p *PKI) Option() Option {
 func NewPKINITRealm(tb testing.TB, opts ...Option) (*Realm, *PKI) {
 	tb.Helper()
 	if ok, reason := PKINITAvailable(); !ok {
-		if required() {
-			tb.Fatal(reason + " (KRBTEST_REQUIRE is set)")
-		} else {
-			tb.Skip(reason)
-		}
+		SkipOrFail(tb, reason)
 		return nil, nil
 	}
 	cfg := defaultConfig()

@@ -111,11 +111,7 @@ func radiusConfigDir() (string, error) {
 func StartRADIUS(tb testing.TB, users map[string]string) *RADIUS {
 	tb.Helper()
 	if ok, reason := RADIUSAvailable(); !ok {
-		if required() {
-			tb.Fatal(reason + " (KRBTEST_REQUIRE is set)")
-		} else {
-			tb.Skip(reason)
-		}
+		SkipOrFail(tb, reason)
 		return nil
 	}
 	r, err := startRADIUS(tb.TempDir(), users)

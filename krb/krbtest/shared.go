@@ -28,10 +28,7 @@ type sharedRealm struct {
 func Shared(tb testing.TB, key string, setup func(*Realm) error, opts ...Option) *Realm {
 	tb.Helper()
 	if ok, reason := Available(); !ok {
-		if required() {
-			tb.Fatal(reason + " (KRBTEST_REQUIRE is set)")
-		}
-		tb.Skip(reason)
+		SkipOrFail(tb, reason)
 	}
 	sharedRealms.mu.Lock()
 	if sharedRealms.m == nil {
@@ -67,4 +64,16 @@ func CloseShared() error {
 		delete(sharedRealms.m, key)
 	}
 	return errors.Join(errs...)
+}
+
+// SkipOrFail skips the test with reason, one line saying what is missing,
+// or fails it instead when the environment has KRBTEST_REQUIRE=1 (as CI
+// does), so that a missing install step cannot pass unnoticed.
+func SkipOrFail(tb testing.TB, reason string) {
+	tb.Helper()
+	if required() {
+		tb.Fatal(reason + " (KRBTEST_REQUIRE is set)")
+		return
+	}
+	tb.Skip(reason)
 }
