@@ -37,8 +37,8 @@ const (
 	pausedReply           // before the AS-REP is decrypted (password needed)
 )
 
-// Request is one message for the KDC, produced by Login.Step.
-type Request struct {
+// KDCRequest is one message for the KDC, produced by Login.Step.
+type KDCRequest struct {
 	Data    []byte // encoded AS-REQ
 	Realm   string // the realm whose KDC must receive it
 	TCPOnly bool   // send over TCP (after KRB_ERR_RESPONSE_TOO_BIG)
@@ -266,14 +266,14 @@ func (l *Login) Credentials() *Credentials { return l.creds }
 // WithDeferredQuestions, waits for answers (see Questions): set them, then
 // call Step with a nil reply to go on. After an error the login is over and
 // Step keeps returning that error.
-func (l *Login) Step(ctx context.Context, reply []byte) (*Request, error) {
+func (l *Login) Step(ctx context.Context, reply []byte) (*KDCRequest, error) {
 	if l.err != nil {
 		return nil, l.err
 	}
 	if l.creds != nil {
 		return nil, nil
 	}
-	var out *Request
+	var out *KDCRequest
 	var err error
 	if l.paused != notPaused {
 		if reply != nil {
@@ -307,7 +307,7 @@ func (l *Login) Questions() *responder.ResponseSet {
 }
 
 // resume continues a paused round once the caller has set the answers.
-func (l *Login) resume(ctx context.Context, reply []byte) (*Request, error) {
+func (l *Login) resume(ctx context.Context, reply []byte) (*KDCRequest, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -331,7 +331,7 @@ func (l *Login) Abort() {
 	l.closeRequests()
 }
 
-func (l *Login) step(ctx context.Context, reply []byte) (*Request, error) {
+func (l *Login) step(ctx context.Context, reply []byte) (*KDCRequest, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -371,7 +371,7 @@ func (l *Login) step(ctx context.Context, reply []byte) (*Request, error) {
 // startExchange begins (or restarts) the exchange with a request that
 // carries no preauthentication, as MIT's client does; armored when armor
 // was given and FAST is known to work, required, or was offered.
-func (l *Login) startExchange() (*Request, error) {
+func (l *Login) startExchange() (*KDCRequest, error) {
 	l.closeRequests()
 	l.fast = nil
 	if a := l.o.armor; a != nil && (a.FASTAvailable || l.o.fastRequired || l.upgraded) {
@@ -471,7 +471,7 @@ func (l *Login) boolOpt(o *bool, def bool) bool {
 
 // emit wraps the mechanism's PA-DATA into the next AS-REQ, adding the
 // FX-COOKIE the KDC last sent (RFC 6113 §5.2) and PA-PAC-REQUEST.
-func (l *Login) emit(padata []types.PAData) (*Request, error) {
+func (l *Login) emit(padata []types.PAData) (*KDCRequest, error) {
 	if l.stats.Requests >= MaxRequests {
 		return nil, ErrLoop
 	}
@@ -509,7 +509,7 @@ func (l *Login) emit(padata []types.PAData) (*Request, error) {
 	l.reqTime = l.o.now()
 	l.stats.Requests++
 	l.trace("Sending AS-REQ %d to %s (%d bytes, preauth %v)", l.stats.Requests, l.client.Realm, len(req), paTypes(all))
-	return &Request{Data: req, Realm: l.client.Realm, TCPOnly: l.tcpOnly}, nil
+	return &KDCRequest{Data: req, Realm: l.client.Realm, TCPOnly: l.tcpOnly}, nil
 }
 
 func paTypes(pas []types.PAData) []int32 {

@@ -50,7 +50,7 @@ func (l *Login) unwrapError(outer *messages.KRBError, pa types.PADataSequence) (
 }
 
 // handleError acts on a KRB-ERROR as MIT 1.20's init_creds_step_reply does.
-func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa types.PADataSequence) (*Request, error) {
+func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa types.PADataSequence) (*KDCRequest, error) {
 	l.trace("Received error from KDC: %d/%s", code, ErrorCodeText(code))
 	if c, ok := preauth.Find(pa, paFXCookie); ok {
 		l.cookie = c
@@ -74,7 +74,7 @@ func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa 
 		}
 		l.tcpOnly = true
 		l.trace("Response too big for UDP, retrying with TCP")
-		return &Request{Data: l.lastReq, Realm: l.client.Realm, TCPOnly: true}, nil
+		return &KDCRequest{Data: l.lastReq, Realm: l.client.Realm, TCPOnly: true}, nil
 
 	case ErrCodePreauthRequired:
 		l.recordOffset(kerr.STime)
@@ -168,7 +168,7 @@ func (l *Login) failure(kerr *KDCError) error {
 // round runs one preauthentication round over l.methodPA: every mechanism
 // asks its questions, the responder answers once, then mechanisms process
 // their types, informational ones first, until a real one produces PA-DATA.
-func (l *Login) round(ctx context.Context, last *KDCError) (*Request, error) {
+func (l *Login) round(ctx context.Context, last *KDCError) (*KDCRequest, error) {
 	if err := l.newBody(); err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func (l *Login) round(ctx context.Context, last *KDCError) (*Request, error) {
 
 // processRound is the second half of a round: mechanisms process their
 // types, informational ones first, until a real one produces PA-DATA.
-func (l *Login) processRound(ctx context.Context, last *KDCError) (*Request, error) {
+func (l *Login) processRound(ctx context.Context, last *KDCError) (*KDCRequest, error) {
 	if a, ok := l.rs.Answer(responder.QuestionPassword); ok && l.password == nil {
 		// Keep the answer even if no mechanism uses it this round (SPAKE
 		// first sends its support message): the password is asked once.

@@ -16,24 +16,24 @@ import (
 // a kdc entry names no port.
 const DefaultPort = 88
 
-// Transport is the transport a KDC entry may be contacted over.
-type Transport int
+// Protocol is the protocol a KDC entry may be contacted over.
+type Protocol int
 
 const (
-	// TransportAny: UDP and TCP, in the order udp_preference_limit picks.
-	TransportAny Transport = iota
-	// TransportUDP: UDP only ("udp/" prefix in krb5.conf, or a
+	// ProtocolAny: UDP and TCP, in the order udp_preference_limit picks.
+	ProtocolAny Protocol = iota
+	// ProtocolUDP: UDP only ("udp/" prefix in krb5.conf, or a
 	// _kerberos._udp SRV record).
-	TransportUDP
-	// TransportTCP: TCP only ("tcp/" prefix, or a _kerberos._tcp SRV record).
-	TransportTCP
+	ProtocolUDP
+	// ProtocolTCP: TCP only ("tcp/" prefix, or a _kerberos._tcp SRV record).
+	ProtocolTCP
 )
 
-func (t Transport) String() string {
+func (t Protocol) String() string {
 	switch t {
-	case TransportUDP:
+	case ProtocolUDP:
 		return "udp"
-	case TransportTCP:
+	case ProtocolTCP:
 		return "tcp"
 	default:
 		return "any"
@@ -44,7 +44,7 @@ func (t Transport) String() string {
 type Server struct {
 	Host      string // host name or IP literal, without brackets
 	Port      int
-	Transport Transport
+	Protocol  Protocol
 }
 
 // Address returns host:port, with brackets around an IPv6 literal.
@@ -54,10 +54,10 @@ func (s Server) Address() string {
 
 // String returns the entry in krb5.conf syntax, e.g. "tcp/kdc.example.com:88".
 func (s Server) String() string {
-	if s.Transport == TransportAny {
+	if s.Protocol == ProtocolAny {
 		return s.Address()
 	}
-	return s.Transport.String() + "/" + s.Address()
+	return s.Protocol.String() + "/" + s.Address()
 }
 
 // Resolver finds KDCs in DNS. *net.Resolver satisfies it. If the value also
@@ -80,9 +80,9 @@ func ParseServer(spec string, defaultPort int) (Server, error) {
 	s := Server{Port: defaultPort}
 	rest := strings.TrimSpace(spec)
 	if p, ok := cutPrefixFold(rest, "tcp/"); ok {
-		s.Transport, rest = TransportTCP, p
+		s.Protocol, rest = ProtocolTCP, p
 	} else if p, ok := cutPrefixFold(rest, "udp/"); ok {
-		s.Transport, rest = TransportUDP, p
+		s.Protocol, rest = ProtocolUDP, p
 	}
 	host, port := rest, ""
 	switch {
@@ -168,7 +168,7 @@ func (c *Client) KDCs(ctx context.Context, realm string) ([]Server, error) {
 		return nil, fmt.Errorf("transport: realm %s: %w: no kdc in krb5.conf and dns_lookup_kdc is false", realm, ErrNoKDC)
 	}
 	var dnsErrs []string
-	for _, t := range []Transport{TransportUDP, TransportTCP} {
+	for _, t := range []Protocol{ProtocolUDP, ProtocolTCP} {
 		srvs, err := c.lookupSRV(ctx, t.String(), realm)
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("transport: looking up KDCs of %s: %w", realm, ctx.Err())
@@ -177,7 +177,7 @@ func (c *Client) KDCs(ctx context.Context, realm string) ([]Server, error) {
 			dnsErrs = append(dnsErrs, err.Error())
 		}
 		for _, r := range srvs {
-			servers = append(servers, Server{Host: r.Target, Port: int(r.Port), Transport: t})
+			servers = append(servers, Server{Host: r.Target, Port: int(r.Port), Protocol: t})
 		}
 	}
 	if len(servers) == 0 {

@@ -19,20 +19,20 @@ func TestParseServer(t *testing.T) {
 		want Server
 		err  string
 	}{
-		{"kdc.example.com", Server{"kdc.example.com", 88, TransportAny}, ""},
-		{"kdc.example.com:750", Server{"kdc.example.com", 750, TransportAny}, ""},
-		{" kdc.example.com:88 ", Server{"kdc.example.com", 88, TransportAny}, ""},
-		{"192.0.2.1", Server{"192.0.2.1", 88, TransportAny}, ""},
-		{"192.0.2.1:8888", Server{"192.0.2.1", 8888, TransportAny}, ""},
-		{"tcp/kdc.example.com", Server{"kdc.example.com", 88, TransportTCP}, ""},
-		{"TCP/kdc.example.com:8888", Server{"kdc.example.com", 8888, TransportTCP}, ""},
-		{"udp/kdc.example.com:89", Server{"kdc.example.com", 89, TransportUDP}, ""},
-		{"[2001:db8::1]:88", Server{"2001:db8::1", 88, TransportAny}, ""},
-		{"[2001:db8::1]:8888", Server{"2001:db8::1", 8888, TransportAny}, ""},
-		{"[2001:db8::1]", Server{"2001:db8::1", 88, TransportAny}, ""},
-		{"tcp/[::1]:750", Server{"::1", 750, TransportTCP}, ""},
-		{"2001:db8::2", Server{"2001:db8::2", 88, TransportAny}, ""},
-		{"[kdc.example.com]:88", Server{"kdc.example.com", 88, TransportAny}, ""},
+		{"kdc.example.com", Server{"kdc.example.com", 88, ProtocolAny}, ""},
+		{"kdc.example.com:750", Server{"kdc.example.com", 750, ProtocolAny}, ""},
+		{" kdc.example.com:88 ", Server{"kdc.example.com", 88, ProtocolAny}, ""},
+		{"192.0.2.1", Server{"192.0.2.1", 88, ProtocolAny}, ""},
+		{"192.0.2.1:8888", Server{"192.0.2.1", 8888, ProtocolAny}, ""},
+		{"tcp/kdc.example.com", Server{"kdc.example.com", 88, ProtocolTCP}, ""},
+		{"TCP/kdc.example.com:8888", Server{"kdc.example.com", 8888, ProtocolTCP}, ""},
+		{"udp/kdc.example.com:89", Server{"kdc.example.com", 89, ProtocolUDP}, ""},
+		{"[2001:db8::1]:88", Server{"2001:db8::1", 88, ProtocolAny}, ""},
+		{"[2001:db8::1]:8888", Server{"2001:db8::1", 8888, ProtocolAny}, ""},
+		{"[2001:db8::1]", Server{"2001:db8::1", 88, ProtocolAny}, ""},
+		{"tcp/[::1]:750", Server{"::1", 750, ProtocolTCP}, ""},
+		{"2001:db8::2", Server{"2001:db8::2", 88, ProtocolAny}, ""},
+		{"[kdc.example.com]:88", Server{"kdc.example.com", 88, ProtocolAny}, ""},
 		{"", Server{}, "no host"},
 		{"tcp/", Server{}, "no host"},
 		{":88", Server{}, "no host"},
@@ -57,9 +57,9 @@ func TestParseServer(t *testing.T) {
 }
 
 func TestServerString(t *testing.T) {
-	assert.Equal(t, "kdc:88", Server{"kdc", 88, TransportAny}.String())
-	assert.Equal(t, "tcp/[::1]:750", Server{"::1", 750, TransportTCP}.String())
-	assert.Equal(t, "udp/192.0.2.1:88", Server{"192.0.2.1", 88, TransportUDP}.String())
+	assert.Equal(t, "kdc:88", Server{"kdc", 88, ProtocolAny}.String())
+	assert.Equal(t, "tcp/[::1]:750", Server{"::1", 750, ProtocolTCP}.String())
+	assert.Equal(t, "udp/192.0.2.1:88", Server{"192.0.2.1", 88, ProtocolUDP}.String())
 }
 
 func TestKDCsFromConfig(t *testing.T) {
@@ -81,14 +81,14 @@ func TestKDCsFromConfig(t *testing.T) {
 	got, err := c.KDCs(context.Background(), "EXAMPLE.COM")
 	require.NoError(t, err)
 	assert.Equal(t, []Server{
-		{"kdc1.example.com", 88, TransportAny},
-		{"kdc2.example.com", 750, TransportAny},
-		{"kdc3.example.com", 88, TransportTCP},
-		{"kdc4.example.com", 8888, TransportUDP},
-		{"2001:db8::1", 88, TransportAny},
-		{"2001:db8::2", 88, TransportAny},
-		{"2001:db8::3", 88, TransportAny},
-		{"kdc5.example.com", 88, TransportAny},
+		{"kdc1.example.com", 88, ProtocolAny},
+		{"kdc2.example.com", 750, ProtocolAny},
+		{"kdc3.example.com", 88, ProtocolTCP},
+		{"kdc4.example.com", 8888, ProtocolUDP},
+		{"2001:db8::1", 88, ProtocolAny},
+		{"2001:db8::2", 88, ProtocolAny},
+		{"2001:db8::3", 88, ProtocolAny},
+		{"kdc5.example.com", 88, ProtocolAny},
 	}, got, "file order; https skipped; nothing after the final '*' entry")
 	assert.Zero(t, res.calls.Load(), "krb5.conf entries win over DNS, even with dns_lookup_kdc")
 }
@@ -119,11 +119,11 @@ func TestKDCsFromDNS(t *testing.T) {
 	got, err := c.KDCs(context.Background(), "DNS.TEST")
 	require.NoError(t, err)
 	assert.Equal(t, []Server{
-		{"a.example.com", 750, TransportUDP},
-		{"b.example.com", 88, TransportUDP},
-		{"d.example.com", 88, TransportUDP},
-		{"c.example.com", 88, TransportUDP},
-		{"t.example.com", 88, TransportTCP},
+		{"a.example.com", 750, ProtocolUDP},
+		{"b.example.com", 88, ProtocolUDP},
+		{"d.example.com", 88, ProtocolUDP},
+		{"c.example.com", 88, ProtocolUDP},
+		{"t.example.com", 88, ProtocolTCP},
 	}, got, "UDP records then TCP; priority ascending, weight descending, stable")
 }
 

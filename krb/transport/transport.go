@@ -423,13 +423,13 @@ func plan(s Server, ap netip.AddrPort, strat strategy) []planned {
 		return planned{&attempt{label: label, ap: ap, tcp: tcp}, deferred}
 	}
 	switch {
-	case strat == noUDP && s.Transport == TransportUDP:
+	case strat == noUDP && s.Protocol == ProtocolUDP:
 		return nil
 	case strat == noUDP:
 		return []planned{mk(true, false)}
-	case s.Transport == TransportUDP:
+	case s.Protocol == ProtocolUDP:
 		return []planned{mk(false, strat == udpLast)}
-	case s.Transport == TransportTCP:
+	case s.Protocol == ProtocolTCP:
 		return []planned{mk(true, strat == udpFirst)}
 	case strat == udpFirst:
 		return []planned{mk(false, false), mk(true, true)}
