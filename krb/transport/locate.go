@@ -42,9 +42,9 @@ func (t Protocol) String() string {
 
 // Server is one KDC entry of a realm, before its host name is resolved.
 type Server struct {
-	Host      string // host name or IP literal, without brackets
-	Port      int
-	Protocol  Protocol
+	Host     string // host name or IP literal, without brackets
+	Port     int
+	Protocol Protocol
 }
 
 // Address returns host:port, with brackets around an IPv6 literal.
