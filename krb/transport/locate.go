@@ -73,8 +73,11 @@ type hostResolver interface {
 
 // ParseServer parses a krb5.conf server entry as MIT krb5 does:
 // an optional "tcp/" or "udp/" prefix restricting the transport, then
-// host, host:port, [IPv6] or [IPv6]:port. An IPv6 literal without brackets
-// (more than one colon) is taken as a host without a port. defaultPort is
+// host, host:port, [IPv6] or [IPv6]:port. An unbracketed host ends at the
+// first blank (MIT's k5_parse_host_string: "10.0.0.1   # primary KDC" is
+// 10.0.0.1), but a port must be digits to the end ("host:88 # c" is an
+// error in MIT too). An IPv6 literal without brackets (more than one colon)
+// is taken as a host without a port, where MIT rejects it. defaultPort is
 // used when no port is given.
 func ParseServer(spec string, defaultPort int) (Server, error) {
 	s := Server{Port: defaultPort}
@@ -98,8 +101,19 @@ func ParseServer(spec string, defaultPort int) (Server, error) {
 				return Server{}, fmt.Errorf("kdc entry %q: junk after ']'", spec)
 			}
 		}
-	case strings.Count(rest, ":") == 1:
-		host, port, _ = strings.Cut(rest, ":")
+	default:
+		// MIT's k5_parse_host_string: the host ends at the first blank or
+		// colon; after a blank the rest ("# primary KDC") is ignored, after
+		// a colon it is the port. krb5.conf has no trailing comments, so
+		// "kdc = 10.0.0.1   # primary" reaches here whole.
+		if i := strings.IndexAny(rest, " \t:"); i >= 0 && rest[i] != ':' {
+			rest = rest[:i]
+		}
+		if strings.Count(rest, ":") == 1 {
+			host, port, _ = strings.Cut(rest, ":")
+		} else {
+			host = rest
+		}
 	}
 	if host == "" {
 		return Server{}, fmt.Errorf("kdc entry %q: no host", spec)
