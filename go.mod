@@ -5,7 +5,6 @@ go 1.26.0
 require (
 	filippo.io/edwards25519 v1.2.0
 	filippo.io/nistec v0.0.4
-	github.com/chromedp/chromedp v0.23.1
 	github.com/jcmturner/gofork v1.7.6
 	github.com/jcmturner/goidentity/v6 v6.0.1
 	github.com/jcmturner/gokrb5/v8 v8.4.4
@@ -19,8 +18,6 @@ require (
 )
 
 require (
-	github.com/chromedp/cdproto v0.160.2 // indirect
-	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/hashicorp/go-uuid v1.0.4 // indirect
 	github.com/jcmturner/aescts/v2 v2.0.0 // indirect
 	github.com/jcmturner/dnsutils/v2 v2.0.0 // indirect
