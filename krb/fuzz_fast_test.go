@@ -7,7 +7,6 @@ import (
 
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/crypto"
-	"github.com/jcmturner/gokrb5/v8/kadmin"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 )
@@ -152,16 +151,23 @@ func FuzzRenewReply(f *testing.F) {
 }
 
 // FuzzKpasswdReply feeds the kpasswd (RFC 3244) reply decoder used when an
-// expired password is changed.
+// expired password is changed: a result, a typed error or ErrBadReply,
+// never a panic and never success from bytes our subkey did not protect.
 func FuzzKpasswdReply(f *testing.F) {
 	f.Add([]byte{0x00, 0x06, 0x00, 0x01, 0x00, 0x00})
 	f.Add([]byte{0x00, 0x08, 0x00, 0x01, 0x00, 0x02, 0x30, 0x00})
 	f.Add(newSampleKRBError(f))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var r kadmin.Reply
-		if err := unmarshalKpasswdReply(&r, b); err != nil {
+		res, err := parseKpasswdReply(b, fuzzArmorKey, Principal{})
+		if err == nil {
+			if res.Code == kpasswdSuccess {
+				t.Fatalf("success from fuzzed bytes")
+			}
 			return
 		}
-		_ = decryptKpasswdReply(&r, fuzzArmorKey)
+		var kerr *KDCError
+		if !errors.As(err, &kerr) {
+			checkBadReply(t, "parseKpasswdReply", err)
+		}
 	})
 }

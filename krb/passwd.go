@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/gokinit/gokinit/prompter"
-	"github.com/jcmturner/gokrb5/v8/kadmin"
 	"github.com/jcmturner/gokrb5/v8/messages"
-	"github.com/jcmturner/gokrb5/v8/types"
 )
 
 // changepwService is the service a password change is authenticated to
@@ -110,11 +107,9 @@ func (l *Login) kpasswd(ctx context.Context, creds *Credentials, newPassword str
 	if err := tkt.Unmarshal(creds.Ticket); err != nil {
 		return 0, "", err
 	}
-	msg, subkey, err := kadmin.ChangePasswdMsg(creds.Client.Name, creds.Client.Realm, newPassword, tkt, creds.SessionKey)
-	if err != nil {
-		return 0, "", err
-	}
-	req, err := msg.Marshal()
+	// The change form (version 1), never the set form: AD and Samba refuse
+	// a set-password naming the user as an administrator's reset.
+	req, subkey, err := kpasswdChangeRequest(creds.Client.Name, creds.Client.Realm, newPassword, tkt, creds.SessionKey)
 	if err != nil {
 		return 0, "", err
 	}
@@ -137,42 +132,16 @@ func (l *Login) kpasswd(ctx context.Context, creds *Credentials, newPassword str
 	if err != nil {
 		return 0, "", fmt.Errorf("%w: %w", ErrPasswordChange, err)
 	}
-	var r kadmin.Reply
-	if err := unmarshalKpasswdReply(&r, reply); err != nil {
-		return 0, "", fmt.Errorf("%w: %w", ErrBadReply, err)
+	res, err := parseKpasswdReply(reply, subkey, creds.Client)
+	if err != nil {
+		return 0, "", err
 	}
-	if r.KRBError.ErrorCode != 0 {
-		return 0, "", kdcError(&r.KRBError, creds.Client)
-	}
-	if err := decryptKpasswdReply(&r, subkey); err != nil {
-		return 0, "", fmt.Errorf("%w: kpasswd reply: %v", ErrBadReply, err)
-	}
-	return int(r.ResultCode), r.Result, nil
-}
-
-// unmarshalKpasswdReply guards gokrb5's decoder against hostile bytes.
-func unmarshalKpasswdReply(r *kadmin.Reply, b []byte) (err error) {
-	defer recoverDecode("kpasswd reply", &err)
-	return r.Unmarshal(b)
-}
-
-// decryptKpasswdReply guards gokrb5's KRB-PRIV decryption likewise.
-func decryptKpasswdReply(r *kadmin.Reply, key types.EncryptionKey) (err error) {
-	defer recoverDecode("kpasswd reply", &err)
-	return r.Decrypt(key)
+	return res.Code, chpwMessage(res.Result), nil
 }
 
 // kpasswdMessage is MIT's text for a kpasswd result (krb5_chpw_message).
 func kpasswdMessage(code int, result string) string {
-	texts := map[int]string{
-		1: "Malformed request error", 2: "Server error", 3: "Authentication error",
-		4: "Password change rejected", 5: "Access denied", 6: "Wrong protocol version",
-		7: "Initial password required",
-	}
-	msg, ok := texts[code]
-	if !ok {
-		msg = "Password change failed (code " + strconv.Itoa(code) + ")"
-	}
+	msg := kpasswdCodeString(code)
 	if result != "" {
 		msg += ": " + result
 	}
