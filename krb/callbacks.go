@@ -32,11 +32,12 @@ func (c callbacks) Enctype() int32 {
 	return c.l.etype
 }
 
-// NeedASKey asks the "password" question unless the password or keytab is
-// already known (MIT's need_as_key).
-func (c callbacks) NeedASKey(rs *responder.ResponseSet) {
-	if !c.l.haveSecret() && rs != nil {
-		rs.Ask(responder.QuestionPassword, "")
+// NeedASKey asks the "password" question in the round's set (not in the
+// mechanism's own set, where it would be refused) unless the password or
+// keytab is already known (MIT's need_as_key).
+func (c callbacks) NeedASKey(*responder.ResponseSet) {
+	if !c.l.haveSecret() && c.rs != nil {
+		c.rs.Ask(responder.QuestionPassword, "")
 	}
 }
 
@@ -73,17 +74,46 @@ func (c callbacks) Config(name string) []string {
 }
 
 // PreauthTime is the local clock, corrected by the KDC's offset when
-// kdc_timesync is on (MIT's default).
-func (c callbacks) PreauthTime() time.Time {
+// kdc_timesync is on (MIT's default) and the offset came from an armored
+// error or the mechanism accepts an unauthenticated one (MIT's
+// k5_init_creds_current_time).
+func (c callbacks) PreauthTime(allowUnauth bool) time.Time {
 	now := c.l.o.now()
-	if c.l.haveOffset && c.l.cfg.LibDefaults.KDCTimeSync != 0 {
+	if c.l.haveOffset && (allowUnauth || c.l.offsetAuth) && c.l.cfg.LibDefaults.KDCTimeSync != 0 {
 		now = now.Add(c.l.offset)
 	}
 	return now
 }
 
-func (c callbacks) Answer(question string) (string, bool) { return c.rs.Answer(question) }
+// Answer refuses the engine's own questions ("password", "new_password"),
+// as MIT's responder_get_answer refuses the password question.
+func (c callbacks) Answer(question string) (string, bool) {
+	if preauth.ReservedQuestion(question) {
+		c.l.trace("Refused a mechanism's read of the %q answer", question)
+		return "", false
+	}
+	return c.rs.Answer(question)
+}
 
-func (c callbacks) Prompter() prompter.Prompter { return c.l.o.prompter }
+// Prompter is the login's prompter, guarded so that a mechanism can ask
+// only its own prompts, never the password.
+func (c callbacks) Prompter() prompter.Prompter {
+	return preauth.GuardPrompter(c.l.o.prompter, prompter.PasswordPrompt(c.l.client.String()).Text)
+}
+
+// GetCCConfig reads a value stored by an earlier login (the input cache's
+// pa_config_data).
+func (c callbacks) GetCCConfig(key string) (string, bool) {
+	v, ok := c.l.ccConfigIn[key]
+	return v, ok
+}
+
+// SetCCConfig stores a value for the cache this login's credentials go to.
+func (c callbacks) SetCCConfig(key, value string) {
+	if c.l.ccConfigOut == nil {
+		c.l.ccConfigOut = make(map[string]string)
+	}
+	c.l.ccConfigOut[key] = value
+}
 
 func (c callbacks) DisableFallback() { c.l.noFall = true }

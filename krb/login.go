@@ -64,7 +64,7 @@ type Login struct {
 	mechs      []preauth.Mechanism
 
 	// Per exchange; reset when the exchange restarts.
-	reqs       map[preauth.Mechanism]preauth.Request
+	reqs       map[int]preauth.Request // by place in mechs
 	body       kdcReqBody
 	bodyDER    []byte
 	lastReq    []byte
@@ -94,13 +94,19 @@ type Login struct {
 	rs         *responder.ResponseSet
 	offset     time.Duration
 	haveOffset bool
-	tcpOnly    bool
-	started    bool
-	upgraded   bool // restarted once to use FAST after the KDC offered it
-	noInfoPA   bool // the KDC refused PA-REQ-ENC-PA-REP and PA-AS-FRESHNESS
-	restarts   int
-	reqTime    time.Time // when the last request was made (MIT's request_time)
-	transport  Transport
+	offsetAuth bool            // the offset came from an armored (FAST) error
+	prepErr    map[int32]error // FillResponseSet failures this round, by PA type
+
+	// Cache configuration for mechanisms (MIT's pa_config_data).
+	ccConfigIn  map[string]string
+	ccConfigOut map[string]string
+	tcpOnly     bool
+	started     bool
+	upgraded    bool // restarted once to use FAST after the KDC offered it
+	noInfoPA    bool // the KDC refused PA-REQ-ENC-PA-REP and PA-AS-FRESHNESS
+	restarts    int
+	reqTime     time.Time // when the last request was made (MIT's request_time)
+	transport   Transport
 
 	// A round stopped for the caller's answers (WithDeferredQuestions).
 	paused     pauseKind
@@ -150,7 +156,7 @@ func newLogin(client string, o options) (*Login, error) {
 	}
 	l.mechs = l.o.mechanisms
 	if l.mechs == nil {
-		l.mechs = append(slices.Clone(builtinMechanisms), preauth.Registered()...)
+		l.mechs = DefaultMechanisms()
 	}
 	if l.o.fastRequired && l.o.armor == nil {
 		return nil, fmt.Errorf("%w: no armor ticket was given", ErrFASTRequired)
@@ -382,7 +388,7 @@ func (l *Login) startExchange() (*KDCRequest, error) {
 		l.fast = f
 		l.trace("Using FAST armor from %s", a.Client)
 	}
-	l.reqs = make(map[preauth.Mechanism]preauth.Request)
+	l.reqs = make(map[int]preauth.Request)
 	l.methodPA, l.cookie = nil, nil
 	l.tried = make(map[int32]bool)
 	l.selected, l.allowed, l.noFall = 0, 0, false

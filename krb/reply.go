@@ -51,7 +51,7 @@ func (l *Login) finish(ctx context.Context, rep *asRep) error {
 		// types (PKINIT sends PA-PK-AS-REQ, the KDC answers PA-PK-AS-REP);
 		// other real mechanisms do not.
 		m, req := l.request(pa.PADataType)
-		if m == nil || (l.kindOf(m, pa.PADataType) == preauth.Real && m != l.selectedMechanism()) {
+		if m == nil || (l.kindOf(m, pa.PADataType) == preauth.Real && l.mechIndex(pa.PADataType) != l.selectedIndex()) {
 			continue
 		}
 		in := &preauth.Input{PAData: pa, All: rep.PAData, ReqBody: l.bodyDER, PrevRequest: l.lastReq, Reply: true}

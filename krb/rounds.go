@@ -94,6 +94,7 @@ func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa 
 		return l.round(ctx, kerr)
 
 	case ErrCodePreauthFailed:
+		l.recordOffset(kerr.STime)
 		if l.selected == 0 && !l.noInfoPA {
 			// A KDC older than MIT 1.7 rejects our informational padata;
 			// retry without it, as MIT does.
@@ -150,11 +151,41 @@ func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa 
 					l.trace("Preauth mechanism %s retrying after error %d", m.Name(), code)
 					return l.emit(out)
 				}
+				if err == nil {
+					err = errors.New("no PA-DATA to retry with")
+				}
+				// As MIT's k5_preauth_tryagain: the mechanism is not tried
+				// again; another offered one may be. If none succeeds, the
+				// KDC's error is reported, with the mechanism's reason
+				// behind it (errors.As finds both).
+				l.trace("Preauth mechanism %s could not retry after error %d: %v", m.Name(), code, err)
+				saved := &tryAgainError{kerr: kerr, err: &preauth.Error{Mechanism: m.Name(), PAType: l.selected, Phase: "tryagain", Err: err}}
+				l.tried[l.selected] = true
+				l.selected, l.allowed = 0, 0
+				if len(l.methodPA) > 0 && !l.noFall {
+					out, rerr := l.round(ctx, nil)
+					if rerr == nil {
+						return out, nil
+					}
+					l.trace("No other mechanism succeeded: %v", rerr)
+				}
+				return nil, saved
 			}
 		}
 	}
 	return nil, kerr
 }
+
+// tryAgainError is a KDC error that the selected mechanism could not
+// recover from: the message is the KDC's, as MIT reports it, and both the
+// *KDCError and the mechanism's *preauth.Error can be matched.
+type tryAgainError struct {
+	kerr *KDCError
+	err  error
+}
+
+func (e *tryAgainError) Error() string   { return e.kerr.Error() }
+func (e *tryAgainError) Unwrap() []error { return []error{e.kerr, e.err} }
 
 // failure returns the error to report for a preauth failure: MIT's
 // "Password incorrect" when the key came from a password.
@@ -179,11 +210,37 @@ func (l *Login) round(ctx context.Context, last *KDCError) (*KDCRequest, error) 
 	input := func(pa types.PAData) *preauth.Input {
 		return &preauth.Input{PAData: pa, All: l.methodPA, ReqBody: l.bodyDER, PrevRequest: l.lastReq}
 	}
+	l.prepErr = nil
 	for _, pa := range l.methodPA {
-		if m, req := l.usable(pa.PADataType); m != nil {
-			if err := req.FillResponseSet(ctx, cb, input(pa), rs); err != nil {
-				l.trace("Preauth mechanism %s could not prepare questions for type %d: %v", m.Name(), pa.PADataType, err)
+		m, req := l.usable(pa.PADataType)
+		if m == nil {
+			continue
+		}
+		// Each mechanism asks into a set of its own, copied into the round's
+		// set: it cannot ask the engine's questions (the password), as MIT's
+		// ask_responder_question refuses, nor read the other questions.
+		own := &responder.ResponseSet{}
+		err := req.FillResponseSet(ctx, cb, input(pa), own)
+		for _, q := range own.Questions() {
+			if preauth.ReservedQuestion(q) {
+				l.trace("Refused preauth mechanism %s's %q question", m.Name(), q)
+				if err == nil {
+					err = fmt.Errorf("%w (asked %q)", preauth.ErrReserved, q)
+				}
+				continue
 			}
+			c, _ := own.Challenge(q)
+			rs.Ask(q, c)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			l.trace("Preauth mechanism %s could not prepare questions for type %d: %v", m.Name(), pa.PADataType, err)
+			if l.prepErr == nil {
+				l.prepErr = make(map[int32]error)
+			}
+			l.prepErr[pa.PADataType] = &preauth.Error{Mechanism: m.Name(), PAType: pa.PADataType, Phase: "prepare", Err: err}
 		}
 	}
 	if !rs.Empty() {
@@ -221,6 +278,14 @@ func (l *Login) processRound(ctx context.Context, last *KDCError) (*KDCRequest, 
 			if m == nil || l.kindOf(m, pa.PADataType) != kind {
 				continue
 			}
+			if perr, failed := l.prepErr[pa.PADataType]; failed {
+				// It could not prepare: MIT would stop the login here; we
+				// let another mechanism try, and report this if none does.
+				if firstErr == nil && kind == preauth.Real {
+					firstErr = perr
+				}
+				continue
+			}
 			out, err := req.Process(ctx, cb, input(pa))
 			if err != nil {
 				if ctx.Err() != nil {
@@ -228,7 +293,7 @@ func (l *Login) processRound(ctx context.Context, last *KDCError) (*KDCRequest, 
 				}
 				l.trace("Preauth mechanism %s (%d) failed: %v", m.Name(), pa.PADataType, err)
 				if firstErr == nil {
-					firstErr = err
+					firstErr = &preauth.Error{Mechanism: m.Name(), PAType: pa.PADataType, Phase: "process", Err: err}
 				}
 				if kind == preauth.Real {
 					l.tried[pa.PADataType] = true
@@ -259,21 +324,32 @@ func (l *Login) processRound(ctx context.Context, last *KDCError) (*KDCRequest, 
 }
 
 // request returns the mechanism claiming PA type t and its per-login state,
-// creating the state on first use.
+// creating the state on first use. State is kept by the mechanism's place
+// in the list: a mechanism value need not be comparable.
 func (l *Login) request(t int32) (preauth.Mechanism, preauth.Request) {
-	for _, m := range l.mechs {
+	i := l.mechIndex(t)
+	if i < 0 {
+		return nil, nil
+	}
+	m := l.mechs[i]
+	r, ok := l.reqs[i]
+	if !ok {
+		r = m.NewRequest()
+		l.reqs[i] = r
+	}
+	return m, r
+}
+
+// mechIndex is the place in l.mechs of the first mechanism claiming t, or -1.
+func (l *Login) mechIndex(t int32) int {
+	for i, m := range l.mechs {
 		for _, pt := range m.PATypes() {
 			if pt.Type == t {
-				r, ok := l.reqs[m]
-				if !ok {
-					r = m.NewRequest()
-					l.reqs[m] = r
-				}
-				return m, r
+				return i
 			}
 		}
 	}
-	return nil, nil
+	return -1
 }
 
 // usable is request, limited to types not failed and allowed this round.
@@ -325,13 +401,15 @@ func (l *Login) recordOffset(stime time.Time) {
 	}
 	l.offset = stime.Sub(l.o.now())
 	l.haveOffset = true
+	// An error that came inside FAST is authenticated by the armor key
+	// (MIT's AUTH_OFFSET); mechanisms may refuse an unauthenticated one.
+	l.offsetAuth = l.fast != nil
 }
 
-// selectedMechanism is the mechanism whose PA type was selected, or nil.
-func (l *Login) selectedMechanism() preauth.Mechanism {
+// selectedIndex is the place of the selected mechanism, or -1.
+func (l *Login) selectedIndex() int {
 	if l.selected == 0 {
-		return nil
+		return -1
 	}
-	m, _ := l.request(l.selected)
-	return m
+	return l.mechIndex(l.selected)
 }

@@ -9,7 +9,10 @@
 //
 //  1. calls FillResponseSet on every Request whose type the KDC offered, so
 //     that it can ask named questions (package responder) or say it needs
-//     the long-term key (Callbacks.NeedASKey);
+//     the long-term key (Callbacks.NeedASKey). Each mechanism asks into a
+//     set of its own, which the engine copies into the round's set; the
+//     engine's own questions ("password", "new_password") are refused there
+//     with ErrReserved, as MIT's ask_responder_question refuses them;
 //  2. hands the round's questions once to the application's Responder;
 //  3. calls Process on the offered types in preference order; the first
 //     real mechanism that returns PA-DATA is selected, and its PA-DATA goes
@@ -17,7 +20,16 @@
 //  4. lets Process ask, through the prompter, whatever the responder left
 //     unanswered (Callbacks.Prompter).
 //
-// A mechanism sees only its Callbacks, never the engine's state.
+// A mechanism sees only its Callbacks, never the engine's state, and never
+// the password: it gets the long-term key through Callbacks.ASKey.
+// Callbacks.Answer does not answer the engine's questions, and the
+// prompter it gets refuses password prompts (GuardPrompter). Package
+// preauthtest is a test double for Callbacks that keeps these rules.
+//
+// Third-party mechanisms call Register; one that claims a built-in
+// mechanism's PA type must say so with Replacing, else it would silently
+// never run. krb.WithMechanisms sets an explicit list and order for one
+// login (krb.BuiltinMechanisms, krb.DefaultMechanisms).
 package preauth
 
 import (
@@ -129,8 +141,9 @@ type Callbacks interface {
 	// ETYPE-INFO2 chose among the requested ones, else the first requested.
 	Enctype() int32
 	// NeedASKey records, from FillResponseSet, that the mechanism will need
-	// the long-term key. The engine asks the "password" question in rs
-	// unless a password or keytab was given.
+	// the long-term key. The engine asks the "password" question itself
+	// unless a password or keytab was given (MIT's need_as_key): a
+	// mechanism never asks it, and never sees its answer.
 	NeedASKey(rs *responder.ResponseSet)
 	// ASKey returns the long-term key (the "AS key") for Enctype, deriving
 	// it once from the password (with the KDC's salt and string-to-key
@@ -145,13 +158,30 @@ type Callbacks interface {
 	// armored (RFC 6113 §5.4.1).
 	ArmorKey() *types.EncryptionKey
 	// PreauthTime returns the time to put in preauth data: the local clock,
-	// corrected by the KDC's offset when kdc_timesync allows.
-	PreauthTime() time.Time
-	// Answer returns the responder's answer to one of the round's questions.
+	// corrected by the KDC's offset when kdc_timesync allows (MIT's
+	// get_preauth_time). An offset learnt from an unauthenticated
+	// KRB-ERROR (outside FAST) is applied only when allowUnauth is true:
+	// encrypted timestamp says yes, encrypted challenge says no, as in MIT.
+	PreauthTime(allowUnauth bool) time.Time
+	// Answer returns the responder's answer to one of the round's
+	// questions. The engine's own questions (ReservedQuestion: "password",
+	// "new_password") have no answer here, as MIT's get_responder_answer
+	// refuses the password question: a mechanism gets the key (ASKey),
+	// never the password.
 	Answer(question string) (string, bool)
 	// Prompter returns the login's prompter, nil when there is none; use
-	// prompter.Fallback to ask through it.
+	// prompter.Fallback to ask through it. It asks only the mechanism's own
+	// questions: a prompt of type TypePassword, TypeNewPassword or
+	// TypeNewPasswordAgain, or one worded as the engine's password prompt,
+	// fails with ErrReserved without reaching the person (GuardPrompter).
 	Prompter() prompter.Prompter
+	// GetCCConfig returns a value the mechanism stored in an earlier
+	// login's credential cache with SetCCConfig, read from the login's
+	// input cache (MIT's get_cc_config, the "pa_config_data" entry).
+	GetCCConfig(key string) (string, bool)
+	// SetCCConfig stores a value for the next login, written into the
+	// credential cache with the credentials (MIT's set_cc_config).
+	SetCCConfig(key, value string)
 	// PreauthOption returns the values the application gave for a
 	// mechanism option (kinit -X NAME=VALUE, krb.WithPreauthOption), such
 	// as "X509_user_identity".
@@ -175,43 +205,208 @@ var (
 	ErrFASTRequired = errors.New("FAST is required")
 )
 
-// Error says why a mechanism failed. The engine reports it in place of a
-// generic failure when no other mechanism succeeds.
+// Error says which mechanism failed and why: the engine wraps a
+// mechanism's failure (from FillResponseSet, Process or TryAgain) in an
+// *Error, and reports the first one when no mechanism succeeds, as MIT's
+// process_pa_data keeps the first real mechanism's error. Phase is
+// "prepare" (FillResponseSet), "process" or "tryagain".
 type Error struct {
 	Mechanism string
+	PAType    int32
+	Phase     string
 	Err       error
 }
 
-func (e *Error) Error() string { return e.Mechanism + ": " + e.Err.Error() }
+func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
+
+// ErrReserved is returned when a mechanism asks or prompts for one of the
+// engine's own secrets: the password, or a new password. MIT's
+// ask_responder_question refuses the password question likewise (EINVAL).
+var ErrReserved = errors.New("preauth: the password is the engine's question, not a mechanism's")
+
+// Questions that belong to the engine: only it asks them and reads their
+// answers (responder.QuestionPassword and responder.QuestionNewPassword).
+func ReservedQuestion(question string) bool {
+	return question == responder.QuestionPassword || question == responder.QuestionNewPassword
+}
+
+// GuardPrompter wraps a login's prompter for a mechanism: prompts of the
+// password types (TypePassword, TypeNewPassword, TypeNewPasswordAgain), or
+// whose text is one of reservedTexts (the engine's "Password for
+// alice@REALM"), fail with ErrReserved and nothing is asked. It returns nil
+// for a nil prompter, so prompter.Fallback still reports no prompter.
+func GuardPrompter(p prompter.Prompter, reservedTexts ...string) prompter.Prompter {
+	if p == nil {
+		return nil
+	}
+	return guarded{p: p, texts: reservedTexts}
+}
+
+type guarded struct {
+	p     prompter.Prompter
+	texts []string
+}
+
+func (g guarded) Prompt(ctx context.Context, name, banner string, prompts []prompter.Prompt) ([]string, error) {
+	for _, pr := range prompts {
+		switch pr.Type {
+		case prompter.TypePassword, prompter.TypeNewPassword, prompter.TypeNewPasswordAgain:
+			return nil, fmt.Errorf("%w: prompt %q has a password type", ErrReserved, pr.Text)
+		}
+		for _, t := range g.texts {
+			if strings.EqualFold(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(pr.Text), ":")), t) {
+				return nil, fmt.Errorf("%w: prompt %q is the engine's password prompt", ErrReserved, pr.Text)
+			}
+		}
+	}
+	return g.p.Prompt(ctx, name, banner, prompts)
+}
+
+// builtinClaims are the names and PA types of the mechanisms built into
+// the engine (package krb's BuiltinMechanisms, in that order; a test there
+// keeps the two lists equal). They are listed here so that Register can
+// refuse a mechanism that would silently lose to one of them, whatever the
+// order in which packages are initialized.
+var builtinClaims = []struct {
+	name  string
+	types []int32
+}{
+	{"encrypted_timestamp", []int32{2}},
+	{"encrypted_challenge", []int32{138}},
+	{"otp", []int32{141}},
+	{"pkinit", []int32{16, 17, 147, 150}},
+	{"spake", []int32{151}},
+}
+
+// Builtin describes a built-in mechanism: its name and the PA types it
+// claims.
+type Builtin struct {
+	Name    string
+	PATypes []int32
+}
+
+// Builtins lists the built-in mechanisms, in the engine's order.
+func Builtins() []Builtin {
+	out := make([]Builtin, len(builtinClaims))
+	for i, b := range builtinClaims {
+		out[i] = Builtin{Name: b.name, PATypes: slices.Clone(b.types)}
+	}
+	return out
+}
 
 var (
 	registryMu sync.RWMutex
-	registry   []Mechanism
+	registry   []registered
 )
 
+type registered struct {
+	m        Mechanism
+	replaces []string // built-in mechanisms it takes the place of
+}
+
+// RegisterOption changes what Register does.
+type RegisterOption func(*registered)
+
+// Replacing registers the mechanism in place of the built-in mechanism
+// named builtin (such as "encrypted_timestamp"): default logins no longer
+// use the built-in one, and the new mechanism takes its place in the
+// order. Without it, Register refuses a mechanism that claims a built-in's
+// PA type.
+func Replacing(builtin string) RegisterOption {
+	return func(r *registered) { r.replaces = append(r.replaces, builtin) }
+}
+
 // Register makes a mechanism available to every login, after the built-in
-// ones, as database/sql's Register does for drivers. It panics if a
-// mechanism with the same name is registered twice, or if m is nil.
-func Register(m Mechanism) {
+// ones, as database/sql's Register does for drivers. It panics, at
+// registration rather than by losing silently at login time, if m is nil,
+// if its name is taken (by a built-in mechanism or an earlier
+// registration), if it claims a PA type that an earlier registration
+// claims, or if it claims a built-in mechanism's PA type without
+// Replacing that mechanism. Replacing a built-in that does not exist, or
+// one already replaced, panics too.
+func Register(m Mechanism, opts ...RegisterOption) {
 	if m == nil {
 		panic("preauth: Register of a nil mechanism")
 	}
+	r := registered{m: m}
+	for _, o := range opts {
+		o(&r)
+	}
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	for _, r := range registry {
-		if r.Name() == m.Name() {
-			panic(fmt.Sprintf("preauth: mechanism %q registered twice", m.Name()))
-		}
+	if err := checkRegistration(r); err != nil {
+		panic("preauth: " + err.Error())
 	}
-	registry = append(registry, m)
+	registry = append(registry, r)
 }
 
-// Registered returns the mechanisms added with Register, in order.
+func checkRegistration(r registered) error {
+	name := r.m.Name()
+	for _, rep := range r.replaces {
+		if !slices.ContainsFunc(builtinClaims, func(b struct {
+			name  string
+			types []int32
+		}) bool {
+			return b.name == rep
+		}) {
+			return fmt.Errorf("mechanism %q replaces %q, which is not a built-in mechanism", name, rep)
+		}
+		for _, o := range registry {
+			if slices.Contains(o.replaces, rep) {
+				return fmt.Errorf("mechanism %q replaces %q, which %q already replaces", name, rep, o.m.Name())
+			}
+		}
+	}
+	for _, b := range builtinClaims {
+		replaced := slices.Contains(r.replaces, b.name)
+		if b.name == name && !replaced {
+			return fmt.Errorf("mechanism name %q is a built-in mechanism's", name)
+		}
+		for _, pt := range r.m.PATypes() {
+			if slices.Contains(b.types, pt.Type) && !replaced {
+				return fmt.Errorf("mechanism %q claims PA type %d of built-in mechanism %q, which would always win; use Replacing(%q) to replace it", name, pt.Type, b.name, b.name)
+			}
+		}
+	}
+	for _, o := range registry {
+		if o.m.Name() == name {
+			return fmt.Errorf("mechanism %q registered twice", name)
+		}
+		for _, pt := range r.m.PATypes() {
+			for _, ot := range o.m.PATypes() {
+				if pt.Type == ot.Type {
+					return fmt.Errorf("mechanism %q claims PA type %d, which mechanism %q registered first", name, pt.Type, o.m.Name())
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Registered returns the mechanisms added with Register, in order
+// (replacements included).
 func Registered() []Mechanism {
 	registryMu.RLock()
 	defer registryMu.RUnlock()
-	return slices.Clone(registry)
+	out := make([]Mechanism, len(registry))
+	for i, r := range registry {
+		out[i] = r.m
+	}
+	return out
+}
+
+// Replacement returns the mechanism registered in place of the built-in
+// mechanism named builtin, if any.
+func Replacement(builtin string) (Mechanism, bool) {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	for _, r := range registry {
+		if slices.Contains(r.replaces, builtin) {
+			return r.m, true
+		}
+	}
+	return nil, false
 }
 
 // Find returns the value of the first element of type t in pas.

@@ -28,6 +28,13 @@ const (
 	// QuestionPKINIT asks for the PIN or pass phrase of PKINIT identities;
 	// see PKINITChallenge (KRB5_RESPONDER_QUESTION_PKINIT).
 	QuestionPKINIT = "pkinit"
+	// QuestionNewPassword asks for a new password after the KDC said the
+	// password has expired (KDC_ERR_KEY_EXPIRED). MIT has no responder
+	// question for this (its krb5_get_init_creds_password asks through the
+	// prompter only); the name and challenge are this library's. The
+	// challenge is a JSON object, see NewPasswordChallenge; the answer is
+	// the new password itself. Like "password", only the engine asks it.
+	QuestionNewPassword = "new_password"
 )
 
 // ErrNotAsked is returned by SetAnswer for a question that is not in the set.

@@ -71,7 +71,7 @@ func (request) Process(ctx context.Context, cb preauth.Callbacks, in *preauth.In
 	if err != nil {
 		return nil, fmt.Errorf("challenge key: %w", err)
 	}
-	now := cb.PreauthTime().UTC()
+	now := cb.PreauthTime(false).UTC()
 	ts, err := asn1.Marshal(types.PAEncTSEnc{PATimestamp: now.Truncate(1e9), PAUSec: now.Nanosecond() / 1000})
 	if err != nil {
 		return nil, err

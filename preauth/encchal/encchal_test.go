@@ -8,7 +8,7 @@ import (
 
 	"github.com/gokinit/gokinit/krb/prf"
 	"github.com/gokinit/gokinit/preauth"
-	"github.com/gokinit/gokinit/preauth/internal/pretest"
+	"github.com/gokinit/gokinit/preauth/preauthtest"
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/types"
@@ -33,7 +33,7 @@ func kdcChallenge(t *testing.T, key types.EncryptionKey) []byte {
 }
 
 func TestClientChallengeAndKDCChallenge(t *testing.T) {
-	cb := &pretest.Callbacks{Key: longTerm, Armor: &armor, Now: time.Now()}
+	cb := &preauthtest.Callbacks{Key: longTerm, Armor: &armor, Now: time.Now()}
 	req := Mechanism.NewRequest()
 	in := &preauth.Input{PAData: types.PAData{PADataType: PATypeEncryptedChallenge}}
 	out, err := req.Process(context.Background(), cb, in)
@@ -64,7 +64,7 @@ func TestClientChallengeAndKDCChallenge(t *testing.T) {
 }
 
 func TestOnlyInsideFAST(t *testing.T) {
-	cb := &pretest.Callbacks{Key: longTerm, Now: time.Now()}
+	cb := &preauthtest.Callbacks{Key: longTerm, Now: time.Now()}
 	out, err := Mechanism.NewRequest().Process(context.Background(), cb, &preauth.Input{PAData: types.PAData{PADataType: PATypeEncryptedChallenge}})
 	require.NoError(t, err)
 	assert.Empty(t, out)

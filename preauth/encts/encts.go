@@ -68,7 +68,7 @@ func (request) Process(ctx context.Context, cb preauth.Callbacks, in *preauth.In
 	if err != nil {
 		return nil, err
 	}
-	now := cb.PreauthTime().UTC()
+	now := cb.PreauthTime(true).UTC()
 	plain, err := asn1.Marshal(types.PAEncTSEnc{
 		PATimestamp: now.Truncate(1e9),
 		PAUSec:      now.Nanosecond() / 1000,

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gokinit/gokinit/preauth"
-	"github.com/gokinit/gokinit/preauth/internal/pretest"
+	"github.com/gokinit/gokinit/preauth/preauthtest"
 	"github.com/gokinit/gokinit/responder"
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/crypto"
@@ -20,7 +20,7 @@ var key = types.EncryptionKey{KeyType: 18, KeyValue: bytes.Repeat([]byte{7}, 32)
 
 func TestEncryptedTimestamp(t *testing.T) {
 	now := time.Date(2026, 11, 22, 23, 0, 0, 123456000, time.UTC)
-	cb := &pretest.Callbacks{Key: key, Now: now}
+	cb := &preauthtest.Callbacks{Key: key, Now: now}
 	req := Mechanism.NewRequest()
 	in := &preauth.Input{PAData: types.PAData{PADataType: PATypeEncTimestamp}}
 	var rs responder.ResponseSet
@@ -44,12 +44,12 @@ func TestEncryptedTimestamp(t *testing.T) {
 
 func TestNotInsideFASTAndNotWhenDisabled(t *testing.T) {
 	in := &preauth.Input{PAData: types.PAData{PADataType: PATypeEncTimestamp}}
-	armored := &pretest.Callbacks{Key: key, Armor: &key}
+	armored := &preauthtest.Callbacks{Key: key, Armor: &key}
 	out, err := Mechanism.NewRequest().Process(context.Background(), armored, in)
 	require.NoError(t, err)
 	assert.Empty(t, out, "never inside FAST")
 
-	disabled := &pretest.Callbacks{Key: key, Settings: map[string][]string{"disable_encrypted_timestamp": {"true"}}}
+	disabled := &preauthtest.Callbacks{Key: key, Settings: map[string][]string{"disable_encrypted_timestamp": {"true"}}}
 	var rs responder.ResponseSet
 	require.NoError(t, Mechanism.NewRequest().FillResponseSet(context.Background(), disabled, in, &rs))
 	assert.False(t, disabled.NeededKey, "no password question for a disabled mechanism")

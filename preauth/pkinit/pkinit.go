@@ -354,7 +354,7 @@ func (r *request) makeRequest(ctx context.Context, cb preauth.Callbacks, in *pre
 		return nil, err
 	}
 	sum := sha1.Sum(in.ReqBody)
-	now := cb.PreauthTime().UTC()
+	now := cb.PreauthTime(true).UTC()
 	ap := authPack{
 		PKAuthenticator: pkAuthenticator{
 			Cusec:          now.Nanosecond() / 1000,

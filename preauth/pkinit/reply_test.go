@@ -254,7 +254,7 @@ func (c policyCallbacks) Client() (types.PrincipalName, string) {
 	return types.NewPrincipalName(1, "carol"), "R.TEST"
 }
 func (c policyCallbacks) Config(name string) []string { return c.config[name] }
-func (c policyCallbacks) PreauthTime() time.Time      { return c.preauth }
+func (c policyCallbacks) PreauthTime(bool) time.Time  { return c.preauth }
 
 // TestPolicyUsesTheLocalClock: PreauthTime carries the KDC offset taken
 // from an unauthenticated KRB-ERROR; certificate validity must not.
