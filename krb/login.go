@@ -343,6 +343,9 @@ func (l *Login) step(ctx context.Context, reply []byte) (*KDCRequest, error) {
 	}
 	if !l.started {
 		l.started = true
+		if err := l.checkKeytabHasClient(); err != nil {
+			return nil, err
+		}
 		return l.startExchange()
 	}
 	if len(reply) == 0 {

@@ -157,7 +157,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 	}
 	if s.armorCache != "" {
-		armor, err := loadArmor(s.armorCache, principal, cfg)
+		armor, err := loadArmor(s, principal, cfg)
 		if err != nil {
 			return fail("%v while getting initial credentials", err)
 		}
@@ -373,9 +373,12 @@ func renew(ctx context.Context, s *settings, cfg *krb.Config, ccPath string, std
 	return 0
 }
 
-// loadArmor reads the FAST armor TGT (kinit -T) for the client's realm.
-func loadArmor(name, client string, cfg *krb.Config) (*krb.Armor, error) {
-	path, err := ccache.ResolvePath(name)
+// loadArmor reads the FAST armor TGT (kinit -T) for the client's realm,
+// the client name parsed exactly as the login parses it: with -E the whole
+// "alice@ad.example.test" is one enterprise name in the default realm, and
+// with -n "@REALM" (or nothing) names the anonymous realm.
+func loadArmor(s *settings, client string, cfg *krb.Config) (*krb.Armor, error) {
+	path, err := ccache.ResolvePath(s.armorCache)
 	if err != nil {
 		return nil, err
 	}
@@ -383,11 +386,20 @@ func loadArmor(name, client string, cfg *krb.Config) (*krb.Armor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading armor ccache: %w", err)
 	}
-	p, err := krb.ParsePrincipal(client, cfg.LibDefaults.DefaultRealm, false)
-	if err != nil {
-		return nil, err
+	var realm string
+	if s.anonymous && (client == "" || strings.HasPrefix(client, "@")) {
+		realm = strings.TrimPrefix(client, "@")
+		if realm == "" {
+			realm = cfg.LibDefaults.DefaultRealm
+		}
+	} else {
+		p, err := krb.ParsePrincipal(client, cfg.LibDefaults.DefaultRealm, s.enterprise)
+		if err != nil {
+			return nil, err
+		}
+		realm = p.Realm
 	}
-	return krb.ArmorFromCCache(cc, p.Realm)
+	return krb.ArmorFromCCache(cc, realm)
 }
 
 func firstValue(cfg *krb.Config, path ...string) string {
