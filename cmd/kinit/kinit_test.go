@@ -243,9 +243,16 @@ func TestKinitAgainstMITKDC(t *testing.T) {
 	})
 
 	t.Run("unsupported cache type", func(t *testing.T) {
-		r := runKinit(t, bin, env, "bob-pw\n", "-c", "KEYRING:persistent:0", "bob")
+		// MIT's messages, before any KDC is contacted.
+		r := runKinit(t, bin, env, "bob-pw\n", "-c", "API:x", "bob")
 		assert.Equal(t, 1, r.code)
-		assert.Contains(t, r.stderr, "KEYRING")
+		assert.Equal(t, "kinit: Unknown credential cache type resolving ccache API:x\n", r.stderr)
+		r = runKinit(t, bin, append(append([]string(nil), env...), "KRB5CCNAME=MSLSA:"), "bob-pw\n", "bob")
+		assert.Equal(t, 1, r.code)
+		assert.Equal(t, "kinit: Unknown credential cache type while getting default ccache\n", r.stderr)
+		r = runKinit(t, bin, env, "bob-pw\n", "-T", "API:", "bob")
+		assert.Equal(t, 1, r.code)
+		assert.Equal(t, "kinit: Error constructing AP-REQ armor: Unknown credential cache type while getting initial credentials\n", r.stderr)
 	})
 }
 

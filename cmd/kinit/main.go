@@ -17,7 +17,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"os/user"
 	"strings"
 	"time"
 
@@ -83,22 +82,13 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		return fail("%v while initializing Kerberos 5 library", err)
 	}
 
-	ccName := s.cacheName
-	if ccName == "" {
-		ccName = ccache.DefaultName(firstValue(cfg, "libdefaults", "default_ccache_name"))
-	}
-	ccPath, err := ccache.ResolvePath(ccName)
+	principal, out, err := chooseCache(s, cfg, stderr)
 	if err != nil {
-		return fail("%v while resolving ccache %s", err, ccName)
+		return fail("%v", err)
 	}
 
 	if s.renewTGT || s.validate {
-		return renew(ctx, s, cfg, ccPath, stderr, fail)
-	}
-
-	principal, err := chooseClient(s, cfg, ccPath)
-	if err != nil {
-		return fail("%v when parsing name", err)
+		return renew(ctx, s, cfg, out, stderr, fail)
 	}
 
 	opts := []krb.Option{krb.WithConfig(cfg)}
@@ -159,6 +149,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if s.armorCache != "" {
 		armor, err := loadArmor(s, principal, cfg)
 		if err != nil {
+			out.abandon()
 			return fail("%v while getting initial credentials", err)
 		}
 		opts = append(opts, krb.WithArmor(armor))
@@ -166,7 +157,6 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if s.verbose {
 		// MIT's kinit writes its verbose lines to standard error, with the
 		// principal in full.
-		fmt.Fprintf(stderr, "Using default cache: %s\n", ccPath)
 		full := principal
 		if p, err := krb.ParsePrincipal(principal, cfg.LibDefaults.DefaultRealm, s.enterprise); err == nil {
 			full = p.String()
@@ -176,13 +166,15 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 
 	creds, err := krb.GetInitialCreds(ctx, principal, opts...)
 	if err != nil {
+		out.abandon()
 		return fail("%w", err)
 	}
-	if err := creds.WriteCCache(ccPath); err != nil {
+	if err := out.store(creds); err != nil {
+		out.abandon()
 		return fail("%w while storing credentials", err)
 	}
 	if jr != nil {
-		jr.result(creds, ccPath, nil)
+		jr.result(creds, out.cc.Residual(), nil)
 	}
 	if s.verbose {
 		fmt.Fprintln(stderr, "Authenticated to Kerberos v5")
@@ -309,34 +301,10 @@ func longOptions(args []string, s *settings) ([]string, error) {
 	return rest, nil
 }
 
-// chooseClient picks the principal as MIT's kinit does: the argument; else
-// with -k host/HOSTNAME; else the default principal of the existing cache;
-// else the login name.
-func chooseClient(s *settings, cfg *krb.Config, ccPath string) (string, error) {
-	if s.principal != "" || s.anonymous {
-		return s.principal, nil
-	}
-	if s.useKeytab {
-		h, err := os.Hostname()
-		if err != nil {
-			return "", err
-		}
-		return "host/" + strings.ToLower(h), nil
-	}
-	if cc, err := ccache.ReadFile(ccPath); err == nil && len(cc.DefaultPrincipal.Components) > 0 {
-		return cc.DefaultPrincipal.String(), nil
-	}
-	u, err := user.Current()
-	if err != nil {
-		return "", fmt.Errorf("Unable to identify user: %w", err)
-	}
-	return u.Username, nil
-}
-
 // renew renews (kinit -R) or validates (kinit -v) the TGT in the cache and
 // stores the new one.
-func renew(ctx context.Context, s *settings, cfg *krb.Config, ccPath string, stderr io.Writer, fail func(string, ...any) int) int {
-	cc, err := ccache.ReadFile(ccPath)
+func renew(ctx context.Context, s *settings, cfg *krb.Config, out *outCache, stderr io.Writer, fail func(string, ...any) int) int {
+	cc, err := out.cc.Read()
 	if err != nil {
 		return fail("%w while renewing credentials", err)
 	}
@@ -362,9 +330,10 @@ func renew(ctx context.Context, s *settings, cfg *krb.Config, ccPath string, std
 	}
 	creds, err := again(ctx, tgt, opts...)
 	if err != nil {
+		out.abandon()
 		return fail("%w", err)
 	}
-	if err := creds.WriteCCache(ccPath); err != nil {
+	if err := out.store(creds); err != nil {
 		return fail("%w while storing credentials", err)
 	}
 	if s.verbose {
@@ -376,13 +345,14 @@ func renew(ctx context.Context, s *settings, cfg *krb.Config, ccPath string, std
 // loadArmor reads the FAST armor TGT (kinit -T) for the client's realm,
 // the client name parsed exactly as the login parses it: with -E the whole
 // "alice@ad.example.test" is one enterprise name in the default realm, and
-// with -n "@REALM" (or nothing) names the anonymous realm.
+// with -n "@REALM" (or nothing) names the anonymous realm. The armor cache
+// may be of any type.
 func loadArmor(s *settings, client string, cfg *krb.Config) (*krb.Armor, error) {
-	path, err := ccache.ResolvePath(s.armorCache)
+	acc, err := ccache.Resolve(s.armorCache, ccacheOptions(cfg)...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("Error constructing AP-REQ armor: %w", err)
 	}
-	cc, err := ccache.ReadFile(path)
+	cc, err := acc.Read()
 	if err != nil {
 		return nil, fmt.Errorf("reading armor ccache: %w", err)
 	}

@@ -77,9 +77,14 @@ var fromEnvironment = responder.Func(func(ctx context.Context, rs *responder.Res
 	return nil
 })
 
-// armorFrom reads the armor TGT from a credential cache (kinit -k writes one).
-func armorFrom(path string) (*krb.Armor, error) {
-	cc, err := ccache.ReadFile(strings.TrimPrefix(path, "FILE:"))
+// armorFrom reads the armor TGT from a credential cache of any type
+// (kinit -k writes one).
+func armorFrom(name string) (*krb.Armor, error) {
+	acc, err := ccache.Resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	cc, err := acc.Read()
 	if err != nil {
 		return nil, err
 	}

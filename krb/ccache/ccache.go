@@ -43,8 +43,6 @@ var (
 	ErrVersion = errors.New("ccache: unsupported credential cache version")
 	// ErrNoName reports an empty credential cache name.
 	ErrNoName = errors.New("ccache: empty credential cache name")
-	// ErrUnsupportedType reports a cache type other than FILE.
-	ErrUnsupportedType = errors.New("ccache: unsupported credential cache type")
 )
 
 // Ticket flags as stored in the ticket_flags field of a credential. MIT

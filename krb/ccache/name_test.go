@@ -43,7 +43,7 @@ func TestResolvePath(t *testing.T) {
 		_, err := ResolvePath(name)
 		isErr(t, err, ErrUnsupportedType, name)
 		check(t, err != nil && strings.HasSuffix(err.Error(),
-			"unsupported credential cache type "+typ+" (only FILE is supported)"), err)
+			"Unknown credential cache type "+typ+" (only FILE is supported)"), err)
 	}
 }
 
