@@ -3,8 +3,10 @@ package krb
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/gokinit/gokinit/internal/safetext"
 	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/gokinit/gokinit/preauth"
 	"github.com/gokinit/gokinit/responder"
@@ -64,7 +66,8 @@ var (
 	// match the request (nonce, names, enctype). The login is abandoned.
 	ErrBadReply = errors.New("bad reply from KDC")
 	// ErrLoop: the login needed more than MaxRequests requests.
-	ErrLoop = errors.New("looping detected while getting initial credentials")
+	ErrLoop = errors.New("Looping detected inside krb5_get_in_tkt") //nolint:staticcheck // MIT's message (KRB5_GET_IN_TKT_LOOP), capitalized as MIT's
+
 	// ErrNoMechanism: none of the preauthentication mechanisms the KDC
 	// offered is available or willing to run.
 	ErrNoMechanism = errors.New("no usable preauthentication mechanism")
@@ -87,18 +90,15 @@ type KDCError struct {
 }
 
 // Error returns MIT krb5's message for the code, with the client principal
-// where MIT names it, and the KDC's e-text when it adds something.
+// where MIT names it. The KDC's e-text is never part of it: it is whatever
+// the host answering on port 88 chose to write, so a KRB_ERR_GENERIC reads
+// "Generic error (see e-text)", as MIT's does; the e-text is in EText, to
+// be shown only through safetext-style escaping. Names are escaped here
+// (internal/safetext).
 func (e *KDCError) Error() string {
 	msg := ErrorCodeText(e.Code)
-	switch e.Code {
-	case ErrCodeClientUnknown:
-		if e.Client != "" {
-			msg = fmt.Sprintf("Client '%s' not found in Kerberos database", e.Client)
-		}
-	case ErrCodeGeneric:
-		if e.EText != "" {
-			msg = e.EText
-		}
+	if e.Code == ErrCodeClientUnknown && e.Client != "" {
+		msg = fmt.Sprintf("Client '%s' not found in Kerberos database", safetext.String(e.Client))
 	}
 	return msg
 }
@@ -135,6 +135,45 @@ func (p *passwordIncorrect) Error() string { return "Password incorrect" }
 func (p *passwordIncorrect) Unwrap() error { return p.err }
 func (p *passwordIncorrect) Is(target error) bool {
 	return target == ErrPreauthFailed
+}
+
+// The context MIT's kinit gives a failure, after the cause's message.
+const whileGettingInitialCreds = " while getting initial credentials"
+
+// contextError is how a failure leaves the library's entry points
+// (GetInitialCreds, Run, Continue, Renew, Validate): the message ends with
+// its context (" while getting initial credentials") exactly once, whatever
+// the cause already said (a class: no message wraps the same context
+// twice), and every character a KDC could have chosen is escaped
+// (internal/safetext), so that the message is safe on a terminal.
+// errors.Is and errors.As see the cause.
+type contextError struct {
+	err     error
+	context string
+}
+
+func (e *contextError) Error() string {
+	msg := e.err.Error()
+	if !strings.HasSuffix(msg, e.context) {
+		msg += e.context
+	}
+	return safetext.String(msg)
+}
+
+func (e *contextError) Unwrap() error { return e.err }
+
+// withContext gives err its context once: an error that already carries
+// the same context is returned as it is.
+func withContext(err error, context string) error {
+	if err == nil {
+		return nil
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if c, ok := e.(*contextError); ok && c.context == context {
+			return err
+		}
+	}
+	return &contextError{err, context}
 }
 
 // ErrorCodeText returns MIT krb5's text for a Kerberos error code.

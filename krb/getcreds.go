@@ -50,7 +50,9 @@ func (l *Login) Run(ctx context.Context) (*Credentials, error) {
 func (l *Login) Continue(ctx context.Context) (*responder.ResponseSet, error) {
 	if l.transport == nil {
 		t := transport.New(l.cfg.Config)
-		t.Trace = l.o.trace
+		if l.o.trace != nil {
+			t.Trace = l.trace // escaped: DNS names come from the network
+		}
 		t.NoDNS = !l.cfg.LibDefaults.DNSLookupKDC
 		l.transport = t
 	}
@@ -58,7 +60,7 @@ func (l *Login) Continue(ctx context.Context) (*responder.ResponseSet, error) {
 	for {
 		req, err := l.Step(ctx, reply)
 		if err != nil {
-			return nil, fmt.Errorf("%w while getting initial credentials", err)
+			return nil, withContext(err, whileGettingInitialCreds)
 		}
 		if req == nil {
 			return l.Questions(), nil
@@ -67,7 +69,7 @@ func (l *Login) Continue(ctx context.Context) (*responder.ResponseSet, error) {
 		if err != nil {
 			l.err = err // the login is over; a later Continue reports why
 			l.closeRequests()
-			return nil, fmt.Errorf("%w while getting initial credentials", err)
+			return nil, withContext(err, whileGettingInitialCreds)
 		}
 	}
 }

@@ -115,6 +115,11 @@ type Login struct {
 	pausedKey  *types.EncryptionKey // its FAST strengthen key
 
 	stats Stats
+	// mechCalls counts calls into preauthentication mechanisms
+	// (FillResponseSet, Process, TryAgain): the engine's unit of work per
+	// KDC message, bounded by the distinct PA types the KDC sent, never by
+	// their repetitions. Cost-budget tests read it.
+	mechCalls int
 	creds *Credentials
 	err   error
 }
@@ -543,6 +548,7 @@ func etypeName(e int32) string {
 	return best
 }
 
+// trace writes one trace line; WithTrace escapes it.
 func (l *Login) trace(format string, args ...any) {
 	if l.o.trace != nil {
 		l.o.trace(format, args...)

@@ -2,6 +2,8 @@ package krb
 
 import (
 	"context"
+	"fmt"
+	"github.com/gokinit/gokinit/internal/safetext"
 	"time"
 
 	"github.com/gokinit/gokinit/preauth"
@@ -110,8 +112,20 @@ func WithTransport(t Transport) Option { return func(o *options) { o.transport =
 
 // WithTrace receives one line per engine step, in the spirit of MIT's
 // KRB5_TRACE: PA types offered and chosen, errors, keys' enctypes; never a
-// password, key or answer.
-func WithTrace(f func(format string, args ...any)) Option { return func(o *options) { o.trace = f } }
+// password, key or answer. Each line reaches f already formatted, as
+// ("%s", line), with every control and format character escaped
+// (internal/safetext): names, salts and e-text in it come from the network.
+func WithTrace(f func(format string, args ...any)) Option {
+	return func(o *options) {
+		if f == nil {
+			o.trace = nil
+			return
+		}
+		o.trace = func(format string, args ...any) {
+			f("%s", safetext.String(fmt.Sprintf(format, args...)))
+		}
+	}
+}
 
 // WithMechanisms replaces the mechanisms the login may use (the built-in
 // ones plus those added with preauth.Register).

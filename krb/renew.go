@@ -88,11 +88,11 @@ func tgsAgain(ctx context.Context, c *Credentials, option int, doing string, opt
 	}
 	reply, err := tr.Exchange(ctx, c.Server.Realm, req, false)
 	if err != nil {
-		return nil, fmt.Errorf("%w while %s credentials", err, doing)
+		return nil, withContext(err, " while "+doing+" credentials")
 	}
 	creds, err := renewReply(reply, c, nonce)
 	if err != nil {
-		return nil, fmt.Errorf("%w while %s credentials", err, doing)
+		return nil, withContext(err, " while "+doing+" credentials")
 	}
 	return creds, nil
 }

@@ -46,6 +46,7 @@ func (l *Login) finish(ctx context.Context, rep *asRep) error {
 	l.replyEtype = rep.EncPart.EType
 	defer func() { l.replyEtype = 0 }()
 	cb := l.callbacks(l.rs)
+	rep.PAData = uniquePA(rep.PAData)
 	for _, pa := range rep.PAData {
 		// The selected mechanism sees the reply's padata for any of its
 		// types (PKINIT sends PA-PK-AS-REQ, the KDC answers PA-PK-AS-REP);
@@ -55,6 +56,7 @@ func (l *Login) finish(ctx context.Context, rep *asRep) error {
 			continue
 		}
 		in := &preauth.Input{PAData: pa, All: rep.PAData, ReqBody: l.bodyDER, PrevRequest: l.lastReq, Reply: true}
+		l.mechCalls++
 		if _, err := req.Process(ctx, cb, in); err != nil {
 			return err
 		}

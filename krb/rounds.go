@@ -52,6 +52,7 @@ func (l *Login) unwrapError(outer *messages.KRBError, pa types.PADataSequence) (
 // handleError acts on a KRB-ERROR as MIT 1.20's init_creds_step_reply does.
 func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa types.PADataSequence) (*KDCRequest, error) {
 	l.trace("Received error from KDC: %d/%s", code, ErrorCodeText(code))
+	pa = uniquePA(pa)
 	if c, ok := preauth.Find(pa, paFXCookie); ok {
 		l.cookie = c
 	}
@@ -146,6 +147,7 @@ func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa 
 				if v, ok := preauth.Find(pa, l.selected); ok {
 					in.PAData.PADataValue = v
 				}
+				l.mechCalls++
 				out, err := ta.TryAgain(ctx, l.callbacks(nil), in)
 				if err == nil && len(out) > 0 {
 					l.trace("Preauth mechanism %s retrying after error %d", m.Name(), code)
@@ -220,6 +222,7 @@ func (l *Login) round(ctx context.Context, last *KDCError) (*KDCRequest, error) 
 		// set: it cannot ask the engine's questions (the password), as MIT's
 		// ask_responder_question refuses, nor read the other questions.
 		own := &responder.ResponseSet{}
+		l.mechCalls++
 		err := req.FillResponseSet(ctx, cb, input(pa), own)
 		for _, q := range own.Questions() {
 			if preauth.ReservedQuestion(q) {
@@ -286,6 +289,7 @@ func (l *Login) processRound(ctx context.Context, last *KDCError) (*KDCRequest, 
 				}
 				continue
 			}
+			l.mechCalls++
 			out, err := req.Process(ctx, cb, input(pa))
 			if err != nil {
 				if ctx.Err() != nil {
@@ -371,6 +375,25 @@ func (l *Login) kindOf(m preauth.Mechanism, t int32) preauth.Kind {
 		}
 	}
 	return 0
+}
+
+// uniquePA keeps the first element of each PA type, in the KDC's order.
+// A PA type means one thing per message (RFC 4120 §5.2.7): later
+// duplicates are dropped here, once, so that no mechanism handles a type
+// twice and no work grows with the product of the offer's length and the
+// number of its duplicates (an unauthenticated KDC_ERR_PREAUTH_REQUIRED
+// listing PA-PK-AS-REQ 300,000 times costs one pass, not 300,000).
+func uniquePA(pas types.PADataSequence) types.PADataSequence {
+	seen := make(map[int32]struct{}, min(len(pas), 64))
+	out := pas[:0:0]
+	for _, p := range pas {
+		if _, dup := seen[p.PADataType]; dup {
+			continue
+		}
+		seen[p.PADataType] = struct{}{}
+		out = append(out, p)
+	}
+	return out
 }
 
 // sortPA orders the KDC's offer by preferred_preauth_types (MIT's default

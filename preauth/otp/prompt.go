@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gokinit/gokinit/internal/safetext"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,7 +40,7 @@ func promptToken(ctx context.Context, p prompter.Prompter, tis []tokenInfo) (ti 
 			}
 		}
 		if len(ti.challenge) > 0 {
-			banner = "OTP Challenge: " + string(ti.challenge) + "\n"
+			banner = "OTP Challenge: " + safetext.String(string(ti.challenge)) + "\n" // the KDC's text
 		}
 	}
 	prompts := []prompter.Prompt{valuePrompt}
@@ -128,7 +129,7 @@ func chooseToken(ctx context.Context, p prompter.Prompter, tis []tokenInfo) (*to
 	var b strings.Builder
 	b.WriteString("Please choose from the following:\n")
 	for i, ti := range tis {
-		fmt.Fprintf(&b, "\t%d. Vendor: %s\n", i+1, ti.vendor)
+		fmt.Fprintf(&b, "\t%d. Vendor: %s\n", i+1, safetext.String(ti.vendor)) // the KDC's text
 	}
 	for range maxChoiceTries {
 		replies, err := prompter.Fallback(ctx, p, responder.QuestionOTP, b.String(), []prompter.Prompt{choicePrompt})

@@ -39,6 +39,7 @@ import (
 	stdasn1 "encoding/asn1"
 	"errors"
 	"fmt"
+	"github.com/gokinit/gokinit/internal/safetext"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -421,7 +422,7 @@ func (r *request) loadIdentity(ctx context.Context, cb preauth.Callbacks) error 
 				secret = &pin
 			} else {
 				replies, err := prompter.Fallback(ctx, cb.Prompter(), responder.QuestionPKINIT, "",
-					[]prompter.Prompt{{Text: n.prompt, Hidden: true, Type: prompter.TypePreauth}})
+					[]prompter.Prompt{{Text: safetext.String(n.prompt), Hidden: true, Type: prompter.TypePreauth}}) // a token label
 				if err != nil {
 					errs = append(errs, err)
 					continue
