@@ -120,6 +120,7 @@ type Login struct {
 	// KDC message, bounded by the distinct PA types the KDC sent, never by
 	// their repetitions. Cost-budget tests read it.
 	mechCalls int
+
 	creds *Credentials
 	err   error
 }
