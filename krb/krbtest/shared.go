@@ -63,6 +63,7 @@ func CloseShared() error {
 		}
 		delete(sharedRealms.m, key)
 	}
+	errs = append(errs, closeSharedInterop()...)
 	return errors.Join(errs...)
 }
 
