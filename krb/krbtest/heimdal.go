@@ -52,7 +52,7 @@ func HeimdalRoot() string {
 	return filepath.Join(d, "gokinit", "heimdal")
 }
 
-func heimdalKDCBin() string  { return filepath.Join(HeimdalRoot(), "usr/lib/heimdal-servers/kdc") }
+func heimdalKDCBin() string { return filepath.Join(HeimdalRoot(), "usr/lib/heimdal-servers/kdc") }
 func heimdalKpasswdBin() string {
 	return filepath.Join(HeimdalRoot(), "usr/lib/heimdal-servers/kpasswdd")
 }
