@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/gokinit/gokinit/responder"
 )
 
@@ -49,12 +48,7 @@ func (l *Login) Run(ctx context.Context) (*Credentials, error) {
 // credentials are ready.
 func (l *Login) Continue(ctx context.Context) (*responder.ResponseSet, error) {
 	if l.transport == nil {
-		t := transport.New(l.cfg.Config)
-		if l.o.trace != nil {
-			t.Trace = l.trace // escaped: DNS names come from the network
-		}
-		t.NoDNS = !l.cfg.LibDefaults.DNSLookupKDC
-		l.transport = t
+		l.transport = newTransport(l.cfg, l.transportTrace())
 	}
 	var reply []byte
 	for {

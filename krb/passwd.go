@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/gokinit/gokinit/prompter"
 	"github.com/jcmturner/gokrb5/v8/messages"
 )
@@ -100,8 +99,9 @@ func (l *Login) changeExpiredPassword(ctx context.Context) (*Credentials, error)
 }
 
 // kpasswd sends a change-password request (RFC 3244) authenticated by the
-// kadmin/changepw ticket to the realm's kpasswd servers: kpasswd_server,
-// else admin_server on port 464.
+// kadmin/changepw ticket to the realm's kpasswd servers, located as MIT's
+// locate_kpasswd (transport.Client.KpasswdServers): kpasswd_server (an
+// https:// one is an MS-KKDCP proxy), DNS, else admin_server on port 464.
 func (l *Login) kpasswd(ctx context.Context, creds *Credentials, newPassword string) (int, string, error) {
 	var tkt messages.Ticket
 	if err := tkt.Unmarshal(creds.Ticket); err != nil {
@@ -113,22 +113,7 @@ func (l *Login) kpasswd(ctx context.Context, creds *Credentials, newPassword str
 	if err != nil {
 		return 0, "", err
 	}
-	var servers []transport.Server
-	for _, r := range l.cfg.Realms {
-		if r.Realm != creds.Client.Realm {
-			continue
-		}
-		for _, spec := range r.KPasswdServer {
-			s, err := transport.ParseServer(spec, 464)
-			if err != nil {
-				return 0, "", fmt.Errorf("kpasswd_server %q: %w", spec, err)
-			}
-			servers = append(servers, s)
-		}
-	}
-	t := transport.New(l.cfg.Config)
-	t.Trace = l.o.trace
-	reply, err := t.ExchangeWith(ctx, creds.Client.Realm, servers, req, false)
+	reply, err := newTransport(l.cfg, l.transportTrace()).ExchangeKpasswd(ctx, creds.Client.Realm, req)
 	if err != nil {
 		return 0, "", fmt.Errorf("%w: %w", ErrPasswordChange, err)
 	}

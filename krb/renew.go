@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/asn1tools"
 	"github.com/jcmturner/gokrb5/v8/crypto"
@@ -77,10 +76,7 @@ func tgsAgain(ctx context.Context, c *Credentials, option int, doing string, opt
 	}
 	tr := o.transport
 	if tr == nil {
-		t := transport.New(o.cfg.Config)
-		t.Trace = o.trace
-		t.NoDNS = !o.cfg.LibDefaults.DNSLookupKDC
-		tr = t
+		tr = newTransport(o.cfg, o.trace)
 	}
 	req, nonce, err := renewRequest(c, now, option)
 	if err != nil {

@@ -141,7 +141,8 @@ type Realm struct {
 	closed bool
 
 	proc      *process
-	kadmind   *process // StartKpasswd
+	kadmind   *process    // StartKpasswd
+	proxies   []*KDCProxy // StartKDCProxy
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -337,6 +338,9 @@ func (r *Realm) Close() error {
 		r.closed = true
 		r.mu.Unlock()
 		var errs []error
+		for _, p := range r.proxies {
+			errs = append(errs, p.Close())
+		}
 		if r.kadmind != nil {
 			errs = append(errs, r.kadmind.stop(5*time.Second))
 		}

@@ -12,9 +12,15 @@ import (
 	"strings"
 )
 
-// DefaultPort is the Kerberos KDC port (RFC 4120 §7.2.1, §7.2.2), used when
-// a kdc entry names no port.
-const DefaultPort = 88
+// Default ports: the Kerberos KDC port (RFC 4120 §7.2.1, §7.2.2), used
+// when a kdc entry names no port; the kpasswd port (RFC 3244), for
+// kpasswd_server entries and for admin_server hosts; and HTTPS, for MS-KKDCP
+// proxies.
+const (
+	DefaultPort        = 88
+	DefaultKpasswdPort = 464
+	DefaultHTTPSPort   = 443
+)
 
 // Protocol is the protocol a KDC entry may be contacted over.
 type Protocol int
@@ -22,11 +28,15 @@ type Protocol int
 const (
 	// ProtocolAny: UDP and TCP, in the order udp_preference_limit picks.
 	ProtocolAny Protocol = iota
-	// ProtocolUDP: UDP only ("udp/" prefix in krb5.conf, or a
-	// _kerberos._udp SRV record).
+	// ProtocolUDP: UDP only ("udp/" prefix in krb5.conf, a _kerberos._udp
+	// SRV record, or a krb5srv URI record with the udp transport).
 	ProtocolUDP
-	// ProtocolTCP: TCP only ("tcp/" prefix, or a _kerberos._tcp SRV record).
+	// ProtocolTCP: TCP only ("tcp/" prefix, a _kerberos._tcp SRV record, or
+	// a krb5srv URI with tcp).
 	ProtocolTCP
+	// ProtocolKKDCP: HTTPS through an MS-KKDCP KDC proxy ("https://" entry
+	// in krb5.conf, or a krb5srv URI with kkdcp).
+	ProtocolKKDCP
 )
 
 func (t Protocol) String() string {
@@ -35,6 +45,8 @@ func (t Protocol) String() string {
 		return "udp"
 	case ProtocolTCP:
 		return "tcp"
+	case ProtocolKKDCP:
+		return "kkdcp"
 	default:
 		return "any"
 	}
@@ -45,6 +57,12 @@ type Server struct {
 	Host     string // host name or IP literal, without brackets
 	Port     int
 	Protocol Protocol
+	// Path is the URL path of an MS-KKDCP proxy, without its leading '/'
+	// (MIT's uri_path): "KdcProxy" for https://host/KdcProxy.
+	Path string
+	// Primary is set for a URI record with the "m" flag (the realm's
+	// primary KDC, MIT's server_entry.primary); it does not change the order.
+	Primary bool
 }
 
 // Address returns host:port, with brackets around an IPv6 literal.
@@ -52,17 +70,30 @@ func (s Server) Address() string {
 	return net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 }
 
-// String returns the entry in krb5.conf syntax, e.g. "tcp/kdc.example.com:88".
+// URL returns the proxy URL of an MS-KKDCP entry,
+// "https://host:port/path", as MIT sends it (the port always given).
+func (s Server) URL() string {
+	return "https://" + s.Address() + "/" + s.Path
+}
+
+// String returns the entry in krb5.conf syntax, e.g. "tcp/kdc.example.com:88"
+// or "https://proxy.example.com:443/KdcProxy".
 func (s Server) String() string {
-	if s.Protocol == ProtocolAny {
+	switch s.Protocol {
+	case ProtocolAny:
 		return s.Address()
+	case ProtocolKKDCP:
+		return s.URL()
 	}
 	return s.Protocol.String() + "/" + s.Address()
 }
 
 // Resolver finds KDCs in DNS. *net.Resolver satisfies it. If the value also
 // has a LookupNetIP method with *net.Resolver's signature, it resolves KDC
-// host names too; otherwise net.DefaultResolver does.
+// host names too; otherwise net.DefaultResolver does. URI records (RFC 7553)
+// are looked up when the value is a URIResolver (as *DNSResolver is) or a
+// *net.Resolver, whose Dial, if set, carries the query; with any other
+// Resolver there is no URI lookup.
 type Resolver interface {
 	LookupSRV(ctx context.Context, service, proto, name string) (cname string, addrs []*net.SRV, err error)
 }
@@ -79,14 +110,36 @@ type hostResolver interface {
 // error in MIT too). An IPv6 literal without brackets (more than one colon)
 // is taken as a host without a port, where MIT rejects it. defaultPort is
 // used when no port is given.
+//
+// An entry starting with "https://" (MIT's parse_uri_if_https, case
+// sensitive) is an MS-KKDCP proxy: host[:port] up to the first '/', port 443
+// by default, and the rest is the URL path.
 func ParseServer(spec string, defaultPort int) (Server, error) {
-	s := Server{Port: defaultPort}
-	rest := strings.TrimSpace(spec)
-	if p, ok := cutPrefixFold(rest, "tcp/"); ok {
-		s.Protocol, rest = ProtocolTCP, p
-	} else if p, ok := cutPrefixFold(rest, "udp/"); ok {
-		s.Protocol, rest = ProtocolUDP, p
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(spec), "https://"); ok {
+		hostport, path, _ := strings.Cut(rest, "/")
+		s, err := parseHostPort(spec, hostport, DefaultHTTPSPort)
+		if err != nil {
+			return Server{}, err
+		}
+		s.Protocol, s.Path = ProtocolKKDCP, path
+		return s, nil
 	}
+	rest := strings.TrimSpace(spec)
+	proto := ProtocolAny
+	if p, ok := cutPrefixFold(rest, "tcp/"); ok {
+		proto, rest = ProtocolTCP, p
+	} else if p, ok := cutPrefixFold(rest, "udp/"); ok {
+		proto, rest = ProtocolUDP, p
+	}
+	s, err := parseHostPort(spec, rest, defaultPort)
+	s.Protocol = proto
+	return s, err
+}
+
+// parseHostPort parses host, host:port, [IPv6] or [IPv6]:port; spec labels
+// errors.
+func parseHostPort(spec, rest string, defaultPort int) (Server, error) {
+	s := Server{Port: defaultPort}
 	host, port := rest, ""
 	switch {
 	case strings.HasPrefix(rest, "["):
@@ -136,56 +189,146 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	return s, false
 }
 
-// KDCs lists the KDCs of realm, in the order they are to be tried.
+// Profile gives krb5.conf relations by path, as *krb.Config's Values does
+// ("realms", REALM, "http_anchors"), in file order. The transport reads the
+// relations gokrb5's typed Config does not carry through it.
+type Profile interface {
+	Values(path ...string) []string
+}
+
+// service is what locate looks for: MIT's locate_service_type.
+type service struct {
+	what     string // for errors: "KDC", "kpasswd server", "admin server"
+	relation string // [realms] relation: kdc, kpasswd_server, admin_server
+	dns      string // URI and SRV owner label: _kerberos, _kpasswd, _kerberos-adm
+	port     int    // default port of plain entries and URI records
+	tcpOnly  bool   // plain entries are TCP, only tcp URI and _tcp SRV records
+}
+
+var (
+	serviceKDC     = service{"KDC", "kdc", "_kerberos", DefaultPort, false}
+	serviceKpasswd = service{"kpasswd server", "kpasswd_server", "_kpasswd", DefaultKpasswdPort, false}
+	serviceKadmin  = service{"admin server", "admin_server", "_kerberos-adm", 749, true}
+)
+
+// KDCs lists the KDCs of realm, in the order they are to be tried, as
+// MIT krb5 1.20's k5_locate_kdc does.
 //
-// The kdc lines of [realms] REALM in krb5.conf come first, in file order
-// (gokrb5's parser has already added ":88" to entries without a colon, and
-// stopped at a "*"-final entry). As in MIT krb5, DNS is the fallback when
-// krb5.conf lists no KDC for the realm: SRV records _kerberos._udp.REALM then
-// _kerberos._tcp.REALM, each set sorted by priority (lowest first) and then
-// weight (highest first), as MIT does, rather than RFC 2782's weighted random
-// pick, so the order is stable. DNS is consulted unless NoDNS is set
-// (dns_lookup_kdc = false); when krb5.conf does list KDCs,
-// dns_lookup_kdc = true does not add SRV results (MIT behaves the same way).
+// The kdc lines of [realms] REALM in krb5.conf come first, in file order,
+// "https://" entries (MS-KKDCP proxies) among them. DNS is the fallback when
+// krb5.conf lists no KDC for the realm, unless NoDNS is set or the Profile
+// says dns_lookup_kdc = false (or, with dns_lookup_kdc unset,
+// dns_fallback = false): first the URI records of _kerberos.REALM
+// (RFC 7553, MIT's "krb5srv:FLAGS:udp|tcp|kkdcp:ADDRESS" form), unless
+// dns_uri_lookup = false, in priority order (lowest first; records of equal
+// priority in the order DNS gave them, the weight unused, as MIT's
+// place_srv_entry); then, if no usable URI record was found, the SRV records
+// _kerberos._udp.REALM followed by _kerberos._tcp.REALM, each set by priority
+// and then weight (highest first), so the order is stable. When krb5.conf
+// does list KDCs, DNS is not consulted (MIT behaves the same way).
 //
 // An empty realm means the default_realm. If no KDC is found, the error
-// wraps ErrNoKDC. A malformed kdc entry is an error, as in MIT. MS-KKDCP
-// entries ("https://...") are skipped: this package does not speak it.
+// wraps ErrNoKDC. A malformed kdc entry is an error, as in MIT; a malformed
+// URI record is skipped, as in MIT.
 func (c *Client) KDCs(ctx context.Context, realm string) ([]Server, error) {
 	realm = c.realm(realm)
 	if realm == "" {
 		return nil, errors.New("transport: no realm given and no default_realm")
 	}
-	var servers []Server
-	skipped := 0
-	for _, spec := range c.configuredKDCs(realm) {
-		if _, ok := cutPrefixFold(strings.TrimSpace(spec), "https://"); ok {
-			// MS-KKDCP proxies are not implemented; MIT would use them.
-			c.tracef("Skipping MS-KKDCP KDC entry %s (not supported)", spec)
-			skipped++
-			continue
+	return c.locate(ctx, realm, serviceKDC)
+}
+
+// KpasswdServers lists the kpasswd (RFC 3244) servers of realm as MIT's
+// locate_kpasswd does: the kpasswd_server lines (port 464 by default,
+// "https://" for an MS-KKDCP proxy), else _kpasswd.REALM URI records, else
+// _kpasswd._udp and _kpasswd._tcp SRV records; failing all of those, the
+// admin_server lines (else _kerberos-adm URI records with the tcp
+// transport, else _kerberos-adm._tcp SRV records), each on port 464 over
+// UDP and TCP. DNS is consulted as for KDCs. The error wraps ErrNoKDC when
+// nothing is found.
+func (c *Client) KpasswdServers(ctx context.Context, realm string) ([]Server, error) {
+	realm = c.realm(realm)
+	if realm == "" {
+		return nil, errors.New("transport: no realm given and no default_realm")
+	}
+	servers, err := c.locate(ctx, realm, serviceKpasswd)
+	if !errors.Is(err, ErrNoKDC) {
+		return servers, err
+	}
+	admin, aerr := c.locate(ctx, realm, serviceKadmin)
+	if aerr != nil {
+		if errors.Is(aerr, ErrNoKDC) {
+			return nil, err // report the kpasswd lookup
 		}
-		s, err := ParseServer(spec, DefaultPort)
+		return nil, aerr
+	}
+	for i := range admin {
+		if admin[i].Protocol == ProtocolTCP {
+			admin[i].Protocol = ProtocolAny
+		}
+		admin[i].Port = DefaultKpasswdPort
+	}
+	return admin, nil
+}
+
+// ExchangeKpasswd sends req, an RFC 3244 request (which over TCP and
+// MS-KKDCP takes the same 4-byte length prefix as a KDC request), to the
+// kpasswd servers of realm (KpasswdServers) with Exchange's strategy, and
+// returns the first reply. Errors are as Exchange's.
+func (c *Client) ExchangeKpasswd(ctx context.Context, realm string, req []byte) ([]byte, error) {
+	realm = c.realm(realm)
+	if len(req) == 0 {
+		return nil, errors.New("transport: empty request")
+	}
+	servers, err := c.KpasswdServers(ctx, realm)
+	if err != nil {
+		return nil, err
+	}
+	c.tracef("Sending request (%d bytes) to %s", len(req), realm)
+	return c.exchangeWith(ctx, realm, servers, req, false)
+}
+
+// locate is MIT's locate_server without plugins: the profile, then DNS URI
+// records, then DNS SRV records.
+func (c *Client) locate(ctx context.Context, realm string, svc service) ([]Server, error) {
+	var servers []Server
+	for _, spec := range c.configured(realm, svc.relation) {
+		s, err := ParseServer(spec, svc.port)
 		if err != nil {
 			return nil, fmt.Errorf("transport: realm %s: %w", realm, err)
+		}
+		if svc.tcpOnly && s.Protocol == ProtocolAny {
+			s.Protocol = ProtocolTCP
 		}
 		servers = append(servers, s)
 	}
 	if len(servers) > 0 {
 		return servers, nil
 	}
-	if skipped > 0 {
-		return nil, fmt.Errorf("transport: realm %s: %w: krb5.conf lists only MS-KKDCP (https) KDCs, which are not supported", realm, ErrNoKDC)
-	}
 
-	if c.NoDNS {
-		return nil, fmt.Errorf("transport: realm %s: %w: no kdc in krb5.conf and dns_lookup_kdc is false", realm, ErrNoKDC)
+	if !c.useDNS() {
+		return nil, fmt.Errorf("transport: realm %s: %w: no %s in krb5.conf and dns_lookup_kdc is false", realm, ErrNoKDC, svc.relation)
 	}
 	var dnsErrs []string
-	for _, t := range []Protocol{ProtocolUDP, ProtocolTCP} {
-		srvs, err := c.lookupSRV(ctx, t.String(), realm)
+	if c.useURI() {
+		servers, err := c.locateURI(ctx, realm, svc)
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("transport: looking up KDCs of %s: %w", realm, ctx.Err())
+			return nil, fmt.Errorf("transport: looking up %ss of %s: %w", svc.what, realm, ctx.Err())
+		}
+		if err != nil {
+			dnsErrs = append(dnsErrs, err.Error())
+		}
+		if len(servers) > 0 {
+			return servers, nil
+		}
+	}
+	for _, t := range []Protocol{ProtocolUDP, ProtocolTCP} {
+		if svc.tcpOnly && t == ProtocolUDP {
+			continue
+		}
+		srvs, err := c.lookupSRV(ctx, svc.dns, t.String(), realm)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("transport: looking up %ss of %s: %w", svc.what, realm, ctx.Err())
 		}
 		if err != nil {
 			dnsErrs = append(dnsErrs, err.Error())
@@ -195,7 +338,8 @@ func (c *Client) KDCs(ctx context.Context, realm string) ([]Server, error) {
 		}
 	}
 	if len(servers) == 0 {
-		detail := "no kdc in krb5.conf and no SRV record"
+		c.tracef("No SRV records found")
+		detail := "no " + svc.relation + " in krb5.conf and no SRV record"
 		if len(dnsErrs) > 0 {
 			detail += " (" + strings.Join(dnsErrs, "; ") + ")"
 		}
@@ -204,34 +348,172 @@ func (c *Client) KDCs(ctx context.Context, realm string) ([]Server, error) {
 	return servers, nil
 }
 
-// configuredKDCs returns the kdc lines of realm in krb5.conf.
-func (c *Client) configuredKDCs(realm string) []string {
+// configured returns the values of [realms] REALM relation: from Profile
+// when set, else from gokrb5's typed Config (kdc, kpasswd_server,
+// admin_server).
+func (c *Client) configured(realm, relation string) []string {
+	if c.Profile != nil {
+		return c.Profile.Values("realms", realm, relation)
+	}
 	if c.Config == nil {
 		return nil
 	}
 	for _, r := range c.Config.Realms {
-		if r.Realm == realm {
+		if r.Realm != realm {
+			continue
+		}
+		switch relation {
+		case "kdc":
 			return r.KDC
+		case "kpasswd_server":
+			return r.KPasswdServer
+		case "admin_server":
+			return r.AdminServer
 		}
 	}
 	return nil
 }
 
-// lookupSRV returns _kerberos._proto.realm's usable records in MIT's order.
-// Records that come with an error (Go returns the valid ones alongside) are
-// still used.
-func (c *Client) lookupSRV(ctx context.Context, proto, realm string) ([]*net.SRV, error) {
+// useDNS is MIT's _krb5_use_dns_kdc: dns_lookup_kdc, or dns_fallback when
+// it is unset, true by default; NoDNS overrides.
+func (c *Client) useDNS() bool {
+	if c.NoDNS {
+		return false
+	}
+	if c.Profile == nil {
+		return true
+	}
+	for _, name := range []string{"dns_lookup_kdc", "dns_fallback"} {
+		if v := c.Profile.Values("libdefaults", name); len(v) > 0 {
+			return profileBool(v[0], true)
+		}
+	}
+	return true
+}
+
+// useURI is MIT's use_dns_uri: dns_uri_lookup, true by default.
+func (c *Client) useURI() bool {
+	if c.Profile == nil {
+		return true
+	}
+	if v := c.Profile.Values("libdefaults", "dns_uri_lookup"); len(v) > 0 {
+		return profileBool(v[0], true)
+	}
+	return true
+}
+
+// profileBool reads a profile boolean as MIT's profile_parse_boolean, or
+// def if v is not one.
+func profileBool(v string, def bool) bool {
+	switch strings.ToLower(v) {
+	case "y", "yes", "true", "t", "1", "on":
+		return true
+	case "n", "no", "false", "nil", "0", "off":
+		return false
+	}
+	return def
+}
+
+// locateURI is MIT's locate_uri: the usable krb5srv URI records of
+// svc.dns.REALM in priority order.
+func (c *Client) locateURI(ctx context.Context, realm string, svc service) ([]Server, error) {
+	name := svc.dns + "." + realm + "."
+	res, ok := c.uriResolver()
+	if !ok {
+		return nil, nil
+	}
+	c.tracef("Sending DNS URI query for %s", name)
+	recs, err := res.LookupURI(ctx, name)
+	slices.SortStableFunc(recs, func(a, b URI) int { return cmp.Compare(a.Priority, b.Priority) })
+	var servers []Server
+	for _, r := range recs {
+		c.tracef("URI answer: %d %d \"%s\"", r.Priority, r.Weight, r.Target)
+		s, ok := ParseKrb5srvURI(r.Target, svc.port)
+		if !ok || svc.tcpOnly && s.Protocol != ProtocolTCP {
+			continue
+		}
+		servers = append(servers, s)
+	}
+	if len(servers) == 0 {
+		c.tracef("No URI records found")
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		err = nil // no record is no error
+	}
+	return servers, err
+}
+
+// ParseKrb5srvURI reads the target of a Kerberos URI record as MIT's
+// parse_uri_fields and locate_uri do: "krb5srv:FLAGS:TRANSPORT:ADDRESS",
+// the scheme and transport in any case; FLAGS may contain "m" (or "M")
+// for the primary KDC, other flags are ignored; TRANSPORT is udp, tcp or
+// kkdcp; ADDRESS is host[:port] ([IPv6][:port]) with defaultPort, or for
+// kkdcp an https:// URL (port 443 by default). ok is false for a record
+// that is not usable, which MIT skips.
+func ParseKrb5srvURI(uri string, defaultPort int) (s Server, ok bool) {
+	rest, found := cutPrefixFold(uri, "krb5srv:")
+	if !found || rest == "" {
+		return Server{}, false
+	}
+	flags, rest, found := strings.Cut(rest, ":")
+	if !found {
+		return Server{}, false
+	}
+	primary := strings.ContainsAny(flags, "mM")
+	var proto Protocol
+	switch {
+	case hasPrefixFold(rest, "udp:"):
+		proto, rest = ProtocolUDP, rest[4:]
+	case hasPrefixFold(rest, "tcp:"):
+		proto, rest = ProtocolTCP, rest[4:]
+	case hasPrefixFold(rest, "kkdcp:"):
+		proto, rest = ProtocolKKDCP, rest[6:]
+	default:
+		return Server{}, false
+	}
+	if i := strings.IndexAny(rest, " \t"); i >= 0 && proto != ProtocolKKDCP && !strings.HasPrefix(rest, "[") && !strings.Contains(rest[:i], ":") {
+		rest = rest[:i] // MIT's k5_parse_host_string ends the host at a blank
+	}
+	var err error
+	if proto == ProtocolKKDCP {
+		if !strings.HasPrefix(rest, "https://") {
+			return Server{}, false
+		}
+		s, err = ParseServer(rest, DefaultHTTPSPort)
+	} else {
+		s, err = parseHostPort(rest, rest, defaultPort)
+		s.Protocol = proto
+	}
+	if err != nil || strings.ContainsAny(s.Host, " \t\x00/") {
+		return Server{}, false
+	}
+	s.Primary = primary
+	return s, true
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	_, ok := cutPrefixFold(s, prefix)
+	return ok
+}
+
+// lookupSRV returns _service._proto.realm's usable records in priority
+// order, then weight (highest first). Records that come with an error (Go
+// returns the valid ones alongside) are still used.
+func (c *Client) lookupSRV(ctx context.Context, service, proto, realm string) ([]*net.SRV, error) {
 	var res Resolver = net.DefaultResolver
 	if c.Resolver != nil {
 		res = c.Resolver
 	}
-	_, recs, err := res.LookupSRV(ctx, "kerberos", proto, realm)
+	c.tracef("Sending DNS SRV query for %s._%s.%s.", service, proto, realm)
+	_, recs, err := res.LookupSRV(ctx, strings.TrimPrefix(service, "_"), proto, realm)
 	var out []*net.SRV
 	for _, r := range recs {
 		// A target of "." means "no such service here" (RFC 2782).
 		if r == nil || r.Target == "." || r.Target == "" || r.Port == 0 {
 			continue
 		}
+		c.tracef("SRV answer: %d %d %d \"%s\"", r.Priority, r.Weight, r.Port, r.Target)
 		cp := *r
 		cp.Target = strings.TrimSuffix(cp.Target, ".")
 		out = append(out, &cp)

@@ -19,22 +19,22 @@ func TestParseServer(t *testing.T) {
 		want Server
 		err  string
 	}{
-		{"kdc.example.com", Server{"kdc.example.com", 88, ProtocolAny}, ""},
-		{"kdc.example.com:750", Server{"kdc.example.com", 750, ProtocolAny}, ""},
-		{" kdc.example.com:88 ", Server{"kdc.example.com", 88, ProtocolAny}, ""},
-		{"192.0.2.1", Server{"192.0.2.1", 88, ProtocolAny}, ""},
-		{"192.0.2.1:8888", Server{"192.0.2.1", 8888, ProtocolAny}, ""},
-		{"tcp/kdc.example.com", Server{"kdc.example.com", 88, ProtocolTCP}, ""},
-		{"TCP/kdc.example.com:8888", Server{"kdc.example.com", 8888, ProtocolTCP}, ""},
-		{"udp/kdc.example.com:89", Server{"kdc.example.com", 89, ProtocolUDP}, ""},
-		{"[2001:db8::1]:88", Server{"2001:db8::1", 88, ProtocolAny}, ""},
-		{"[2001:db8::1]:8888", Server{"2001:db8::1", 8888, ProtocolAny}, ""},
-		{"[2001:db8::1]", Server{"2001:db8::1", 88, ProtocolAny}, ""},
-		{"tcp/[::1]:750", Server{"::1", 750, ProtocolTCP}, ""},
-		{"2001:db8::2", Server{"2001:db8::2", 88, ProtocolAny}, ""},
-		{"[kdc.example.com]:88", Server{"kdc.example.com", 88, ProtocolAny}, ""},
-		{"127.0.0.1    # primary KDC", Server{"127.0.0.1", 88, ProtocolAny}, ""},
-		{"kdc.example.com\t; old", Server{"kdc.example.com", 88, ProtocolAny}, ""},
+		{"kdc.example.com", Server{Host: "kdc.example.com", Port: 88, Protocol: ProtocolAny}, ""},
+		{"kdc.example.com:750", Server{Host: "kdc.example.com", Port: 750, Protocol: ProtocolAny}, ""},
+		{" kdc.example.com:88 ", Server{Host: "kdc.example.com", Port: 88, Protocol: ProtocolAny}, ""},
+		{"192.0.2.1", Server{Host: "192.0.2.1", Port: 88, Protocol: ProtocolAny}, ""},
+		{"192.0.2.1:8888", Server{Host: "192.0.2.1", Port: 8888, Protocol: ProtocolAny}, ""},
+		{"tcp/kdc.example.com", Server{Host: "kdc.example.com", Port: 88, Protocol: ProtocolTCP}, ""},
+		{"TCP/kdc.example.com:8888", Server{Host: "kdc.example.com", Port: 8888, Protocol: ProtocolTCP}, ""},
+		{"udp/kdc.example.com:89", Server{Host: "kdc.example.com", Port: 89, Protocol: ProtocolUDP}, ""},
+		{"[2001:db8::1]:88", Server{Host: "2001:db8::1", Port: 88, Protocol: ProtocolAny}, ""},
+		{"[2001:db8::1]:8888", Server{Host: "2001:db8::1", Port: 8888, Protocol: ProtocolAny}, ""},
+		{"[2001:db8::1]", Server{Host: "2001:db8::1", Port: 88, Protocol: ProtocolAny}, ""},
+		{"tcp/[::1]:750", Server{Host: "::1", Port: 750, Protocol: ProtocolTCP}, ""},
+		{"2001:db8::2", Server{Host: "2001:db8::2", Port: 88, Protocol: ProtocolAny}, ""},
+		{"[kdc.example.com]:88", Server{Host: "kdc.example.com", Port: 88, Protocol: ProtocolAny}, ""},
+		{"127.0.0.1    # primary KDC", Server{Host: "127.0.0.1", Port: 88, Protocol: ProtocolAny}, ""},
+		{"kdc.example.com\t; old", Server{Host: "kdc.example.com", Port: 88, Protocol: ProtocolAny}, ""},
 		{"kdc.example.com:88 # MIT rejects a port with text after it", Server{}, "bad port"},
 		{"", Server{}, "no host"},
 		{"tcp/", Server{}, "no host"},
@@ -60,9 +60,9 @@ func TestParseServer(t *testing.T) {
 }
 
 func TestServerString(t *testing.T) {
-	assert.Equal(t, "kdc:88", Server{"kdc", 88, ProtocolAny}.String())
-	assert.Equal(t, "tcp/[::1]:750", Server{"::1", 750, ProtocolTCP}.String())
-	assert.Equal(t, "udp/192.0.2.1:88", Server{"192.0.2.1", 88, ProtocolUDP}.String())
+	assert.Equal(t, "kdc:88", Server{Host: "kdc", Port: 88, Protocol: ProtocolAny}.String())
+	assert.Equal(t, "tcp/[::1]:750", Server{Host: "::1", Port: 750, Protocol: ProtocolTCP}.String())
+	assert.Equal(t, "udp/192.0.2.1:88", Server{Host: "192.0.2.1", Port: 88, Protocol: ProtocolUDP}.String())
 }
 
 func TestKDCsFromConfig(t *testing.T) {
@@ -84,24 +84,86 @@ func TestKDCsFromConfig(t *testing.T) {
 	got, err := c.KDCs(context.Background(), "EXAMPLE.COM")
 	require.NoError(t, err)
 	assert.Equal(t, []Server{
-		{"kdc1.example.com", 88, ProtocolAny},
-		{"kdc2.example.com", 750, ProtocolAny},
-		{"kdc3.example.com", 88, ProtocolTCP},
-		{"kdc4.example.com", 8888, ProtocolUDP},
-		{"2001:db8::1", 88, ProtocolAny},
-		{"2001:db8::2", 88, ProtocolAny},
-		{"2001:db8::3", 88, ProtocolAny},
-		{"kdc5.example.com", 88, ProtocolAny},
-	}, got, "file order; https skipped; nothing after the final '*' entry")
+		{Host: "kdc1.example.com", Port: 88, Protocol: ProtocolAny},
+		{Host: "kdc2.example.com", Port: 750, Protocol: ProtocolAny},
+		{Host: "kdc3.example.com", Port: 88, Protocol: ProtocolTCP},
+		{Host: "kdc4.example.com", Port: 8888, Protocol: ProtocolUDP},
+		{Host: "2001:db8::1", Port: 88, Protocol: ProtocolAny},
+		{Host: "2001:db8::2", Port: 88, Protocol: ProtocolAny},
+		{Host: "2001:db8::3", Port: 88, Protocol: ProtocolAny},
+		{Host: "proxy.example.com", Port: 443, Protocol: ProtocolKKDCP, Path: "KdcProxy"},
+		{Host: "kdc5.example.com", Port: 88, Protocol: ProtocolAny},
+	}, got, "file order, https among them; nothing after the final '*' entry")
 	assert.Zero(t, res.calls.Load(), "krb5.conf entries win over DNS, even with dns_lookup_kdc")
 }
 
 func TestKDCsOnlyHTTPS(t *testing.T) {
 	c := New(testConfig(t, "EXAMPLE.COM", []string{"https://proxy.example.com/KdcProxy"}))
 	c.Resolver = &fakeResolver{}
-	_, err := c.KDCs(context.Background(), "EXAMPLE.COM")
-	assert.ErrorIs(t, err, ErrNoKDC)
-	assert.ErrorContains(t, err, "MS-KKDCP")
+	got, err := c.KDCs(context.Background(), "EXAMPLE.COM")
+	require.NoError(t, err)
+	assert.Equal(t, []Server{{Host: "proxy.example.com", Port: 443, Protocol: ProtocolKKDCP, Path: "KdcProxy"}}, got)
+}
+
+func TestParseServerHTTPS(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Server
+		err  string
+	}{
+		{"https://proxy.example.com/KdcProxy", Server{Host: "proxy.example.com", Port: 443, Protocol: ProtocolKKDCP, Path: "KdcProxy"}, ""},
+		{"https://proxy.example.com:8443/a/b", Server{Host: "proxy.example.com", Port: 8443, Protocol: ProtocolKKDCP, Path: "a/b"}, ""},
+		{"https://proxy.example.com", Server{Host: "proxy.example.com", Port: 443, Protocol: ProtocolKKDCP}, ""},
+		{"https://[2001:db8::1]:8443/KdcProxy", Server{Host: "2001:db8::1", Port: 8443, Protocol: ProtocolKKDCP, Path: "KdcProxy"}, ""},
+		{"https://127.0.0.1/", Server{Host: "127.0.0.1", Port: 443, Protocol: ProtocolKKDCP}, ""},
+		{"https:///KdcProxy", Server{}, "no host"},
+		{"https://proxy:x/KdcProxy", Server{}, "bad port"},
+		// MIT's prefix is case sensitive and knows no plain http.
+		{"HTTPS://proxy/KdcProxy", Server{}, "bad port"},
+		{"http://proxy/KdcProxy", Server{}, "bad port"},
+	}
+	for _, tt := range tests {
+		got, err := ParseServer(tt.in, DefaultPort)
+		if tt.err != "" {
+			assert.ErrorContains(t, err, tt.err, "%q", tt.in)
+			continue
+		}
+		if assert.NoError(t, err, "%q", tt.in) {
+			assert.Equal(t, tt.want, got, "%q", tt.in)
+		}
+	}
+	s := Server{Host: "2001:db8::1", Port: 8443, Protocol: ProtocolKKDCP, Path: "KdcProxy"}
+	assert.Equal(t, "https://[2001:db8::1]:8443/KdcProxy", s.String())
+}
+
+func TestParseKrb5srvURI(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Server
+		ok   bool
+	}{
+		{"krb5srv:m:udp:kdc1.example.com", Server{Host: "kdc1.example.com", Port: 88, Protocol: ProtocolUDP, Primary: true}, true},
+		{"KRB5SRV::TCP:kdc2.example.com:750", Server{Host: "kdc2.example.com", Port: 750, Protocol: ProtocolTCP}, true},
+		{"krb5srv:xM:tcp:[2001:db8::1]:88", Server{Host: "2001:db8::1", Port: 88, Protocol: ProtocolTCP, Primary: true}, true},
+		{"krb5srv::kkdcp:https://proxy.example.com/KdcProxy", Server{Host: "proxy.example.com", Port: 443, Protocol: ProtocolKKDCP, Path: "KdcProxy"}, true},
+		{"krb5srv:m:KKDCP:https://proxy.example.com:8443/", Server{Host: "proxy.example.com", Port: 8443, Protocol: ProtocolKKDCP, Primary: true}, true},
+		{"krb5srv::udp:kdc3.example.com trailing", Server{Host: "kdc3.example.com", Port: 88, Protocol: ProtocolUDP}, true},
+		{"krb5srv::kkdcp:proxy.example.com", Server{}, false},         // kkdcp needs an https URL
+		{"krb5srv::kkdcp:HTTPS://proxy.example.com", Server{}, false}, // case-sensitive, as MIT
+		{"krb5srv::sctp:kdc.example.com", Server{}, false},
+		{"krb5srv::udpx:kdc.example.com", Server{}, false},
+		{"krb5srv:m", Server{}, false},
+		{"krb5srv:", Server{}, false},
+		{"krb5srvx::udp:kdc", Server{}, false},
+		{"ldap::udp:kdc", Server{}, false},
+		{"krb5srv::tcp:", Server{}, false},
+		{"krb5srv::tcp:kdc:99999", Server{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseKrb5srvURI(tt.in, DefaultPort)
+		assert.Equal(t, tt.ok, ok, "%q", tt.in)
+		assert.Equal(t, tt.want, got, "%q", tt.in)
+	}
 }
 
 func TestKDCsFromDNS(t *testing.T) {
@@ -122,11 +184,11 @@ func TestKDCsFromDNS(t *testing.T) {
 	got, err := c.KDCs(context.Background(), "DNS.TEST")
 	require.NoError(t, err)
 	assert.Equal(t, []Server{
-		{"a.example.com", 750, ProtocolUDP},
-		{"b.example.com", 88, ProtocolUDP},
-		{"d.example.com", 88, ProtocolUDP},
-		{"c.example.com", 88, ProtocolUDP},
-		{"t.example.com", 88, ProtocolTCP},
+		{Host: "a.example.com", Port: 750, Protocol: ProtocolUDP},
+		{Host: "b.example.com", Port: 88, Protocol: ProtocolUDP},
+		{Host: "d.example.com", Port: 88, Protocol: ProtocolUDP},
+		{Host: "c.example.com", Port: 88, Protocol: ProtocolUDP},
+		{Host: "t.example.com", Port: 88, Protocol: ProtocolTCP},
 	}, got, "UDP records then TCP; priority ascending, weight descending, stable")
 }
 

@@ -1,10 +1,17 @@
 // Package transport sends a KDC request to the KDCs of a realm and returns
 // the first reply, as MIT krb5 1.20's sendto_kdc does: KDCs from krb5.conf
-// or DNS SRV records, UDP (RFC 4120 §7.2.1) or TCP (RFC 4120 §7.2.2) first
-// according to udp_preference_limit, a bounded wait per KDC before the next
-// one is also contacted, late answers from earlier KDCs still accepted,
-// KRB_ERR_RESPONSE_TOO_BIG answered by resending over TCP and
+// or DNS (URI records, then SRV records), UDP (RFC 4120 §7.2.1) or TCP
+// (RFC 4120 §7.2.2) first according to udp_preference_limit, HTTPS through
+// MS-KKDCP KDC proxies for "https://" entries, a bounded wait per KDC before
+// the next one is also contacted, late answers from earlier KDCs still
+// accepted, KRB_ERR_RESPONSE_TOO_BIG answered by resending over TCP and
 // KDC_ERR_SVC_UNAVAILABLE by trying another KDC.
+//
+// HTTP, TLS and DNS messages come from the standard library and
+// golang.org/x/net/dns/dnsmessage; what is our own is what MIT fidelity
+// demands: the KDC-PROXY-MESSAGE encoding ([MS-KKDCP] §2.2.2), k5tls's
+// certificate name rules and http_anchors forms, the krb5srv URI syntax, and
+// the URI query (Go's resolver cannot ask for URI records).
 //
 // Nothing here decodes a reply beyond recognising those two KRB-ERRORs, and
 // no request or reply byte ever reaches a trace line or an error.
@@ -16,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"strings"
@@ -111,24 +119,36 @@ type Client struct {
 	// udp_preference_limit. nil is allowed (DNS only, MIT defaults).
 	Config *config.Config
 
-	// Resolver finds SRV records (and, if it can, host addresses);
-	// nil means net.DefaultResolver.
+	// Profile, if set, is krb5.conf read as relations (*krb.Config): the
+	// kdc, kpasswd_server and admin_server lines come from it rather than
+	// from Config, and so do the settings Config has no field for:
+	// [realms] http_anchors, [libdefaults] dns_lookup_kdc, dns_fallback and
+	// dns_uri_lookup.
+	Profile Profile
+
+	// Resolver finds URI and SRV records (and, if it can, host
+	// addresses); nil means the system's resolver. A *DNSResolver sends
+	// every query to chosen name servers.
 	Resolver Resolver
-	// NoDNS turns the DNS SRV fallback off: krb5.conf's
-	// "dns_lookup_kdc = false", which gokrb5's parsed config cannot tell
-	// from an absent setting (MIT's default is true).
+	// NoDNS turns the DNS fallback (URI and SRV records) off: krb5.conf's
+	// "dns_lookup_kdc = false", for a Client without Profile, as gokrb5's
+	// parsed config cannot tell it from an absent setting (MIT's default
+	// is true).
 	NoDNS bool
 
 	// PerKDCWait is how long a KDC is given before the next one is
-	// contacted too (UDP, or a TCP connect still in progress). The waits at
-	// the end of the passes are 2, 4 and 8 times it (MIT: 2 s, 4 s, 8 s).
-	// Zero means DefaultPerKDCWait.
+	// contacted too (UDP, a TCP connect still in progress, or an MS-KKDCP
+	// proxy that has not answered). The waits at the end of the passes are
+	// 2, 4 and 8 times it (MIT: 2 s, 4 s, 8 s). Zero means
+	// DefaultPerKDCWait.
 	PerKDCWait time.Duration
 	// TCPConnectTimeout bounds a TCP connect; zero means
 	// DefaultTCPConnectTimeout.
 	TCPConnectTimeout time.Duration
 	// TCPReplyTimeout bounds sending and reading once a TCP connection is
-	// up; zero means DefaultTCPReplyTimeout.
+	// up; zero means DefaultTCPReplyTimeout. An MS-KKDCP exchange (connect,
+	// TLS handshake, HTTP request and reply) is bounded by
+	// TCPConnectTimeout + TCPReplyTimeout.
 	TCPReplyTimeout time.Duration
 	// Timeout bounds a whole Exchange (ctx can shorten it); zero means
 	// DefaultTimeout.
@@ -141,6 +161,9 @@ type Client struct {
 	// addresses and realms, never payload. It may be called from several
 	// goroutines at once, and never after Exchange has returned.
 	Trace func(format string, args ...any)
+
+	httpMu      sync.Mutex
+	httpClients map[string]*http.Client // by realm: MS-KKDCP proxies
 }
 
 // New returns a Client for cfg with default timeouts.
@@ -206,6 +229,17 @@ func (c *Client) udpPreferenceLimit() int {
 // A KRB_ERR_RESPONSE_TOO_BIG over UDP makes Exchange resend to the same KDC
 // over TCP; a KDC_ERR_SVC_UNAVAILABLE makes that KDC count as failed.
 //
+// An "https://" KDC is an MS-KKDCP proxy: the request goes, in its turn in
+// krb5.conf order whatever the strategy (as MIT, which defers only plain
+// entries), in a KDC-PROXY-MESSAGE over HTTPS to each address of the
+// proxy's host. The proxy is given PerKDCWait, like a UDP KDC, before the
+// next KDC is contacted as well: unlike a TCP connection to a KDC, a
+// connection to a proxy does not tell that a KDC has the request (MIT waits
+// for a connected proxy as for TCP). A certificate that does not chain to
+// the realm's http_anchors or does not name the proxy's host, an HTTP
+// status other than 200, or a body that is not a KDC-PROXY-MESSAGE makes
+// the proxy count as failed; nothing is ever sent in the clear instead.
+//
 // When no KDC answers, the error is an *UnreachableError (errors.Is
 // ErrKDCUnreachable) naming each KDC tried and why it failed. If ctx ends
 // first, the error wraps ctx.Err().
@@ -254,6 +288,9 @@ func (c *Client) exchangeWith(ctx context.Context, realm string, servers []Serve
 	x.run(servers, c.strategy(len(req), tcpOnly))
 	cancel()
 	x.wg.Wait() // no goroutine, and so no Trace call, outlives Exchange
+	x.lateMu.Lock()
+	x.over = true
+	x.lateMu.Unlock()
 
 	if x.reply != nil {
 		c.tracef("Received answer (%d bytes) from %s", len(x.reply), x.winner)
@@ -287,22 +324,38 @@ func (c *Client) strategy(reqLen int, tcpOnly bool) strategy {
 
 // attempt is one KDC address over one transport. Its fields belong to the
 // goroutine running exchange.run; the goroutine serving the attempt only
-// reads label and ap, which never change.
+// reads label, ap, proto and server, which never change.
 type attempt struct {
 	label    string         // "udp 192.0.2.1:88"
 	ap       netip.AddrPort // unset if the entry did not resolve
-	tcp      bool
-	udp      *net.UDPConn // UDP only: kept for resending
+	proto    Protocol       // ProtocolUDP, ProtocolTCP or ProtocolKKDCP
+	server   Server         // the entry (for MS-KKDCP: the URL)
+	udp      *net.UDPConn   // UDP only: kept for resending
 	finished bool
 	err      error
 }
 
-// MIT's trace names: "dgram" for UDP, "stream" for TCP.
-func traceAddr(tcp bool, ap netip.AddrPort) string {
-	if tcp {
+// MIT's trace names: "dgram" for UDP, "stream" for TCP, "https" for
+// MS-KKDCP.
+func traceAddr(proto Protocol, ap netip.AddrPort) string {
+	switch proto {
+	case ProtocolTCP:
 		return "stream " + ap.String()
+	case ProtocolKKDCP:
+		return "https " + ap.String()
 	}
 	return "dgram " + ap.String()
+}
+
+// lateTrace traces from goroutines that net/http may keep running after
+// Exchange has returned (a dial that outlives its request): it drops the
+// line once the exchange is over, keeping Trace's promise.
+func (x *exchange) lateTrace(format string, args ...any) {
+	x.lateMu.Lock()
+	defer x.lateMu.Unlock()
+	if !x.over {
+		x.c.tracef(format, args...)
+	}
 }
 
 type eventKind int
@@ -318,7 +371,7 @@ type event struct {
 	kind  eventKind
 	reply []byte
 	err   error
-	tcp   bool // the reply came over TCP
+	proto Protocol // the reply came over this
 }
 
 // exchange is the state of one Exchange call.
@@ -335,6 +388,9 @@ type exchange struct {
 	pending  int        // attempts started and not finished
 	reply    []byte
 	winner   string
+
+	lateMu sync.Mutex
+	over   bool // set when Exchange returns: see lateTrace
 }
 
 // run contacts the servers as MIT's k5_sendto does, until a reply is
@@ -380,7 +436,7 @@ func (x *exchange) run(servers []Server, strat strategy) {
 			if a.finished || a.udp == nil {
 				continue
 			}
-			x.c.tracef("Sending retry UDP request to %s", traceAddr(false, a.ap))
+			x.c.tracef("Sending retry UDP request to %s", traceAddr(ProtocolUDP, a.ap))
 			if _, err := a.udp.Write(x.req); err != nil {
 				continue // the reader goroutine reports the socket's fate
 			}
@@ -416,13 +472,20 @@ type planned struct {
 // (MIT's resolve_server).
 func plan(s Server, ap netip.AddrPort, strat strategy) []planned {
 	mk := func(tcp, deferred bool) planned {
-		label := "udp " + ap.String()
+		label, proto := "udp "+ap.String(), ProtocolUDP
 		if tcp {
-			label = "tcp " + ap.String()
+			label, proto = "tcp "+ap.String(), ProtocolTCP
 		}
-		return planned{&attempt{label: label, ap: ap, tcp: tcp}, deferred}
+		return planned{&attempt{label: label, ap: ap, proto: proto, server: s}, deferred}
 	}
 	switch {
+	case s.Protocol == ProtocolKKDCP:
+		// Never deferred (MIT's resolve_server defers plain entries only).
+		label := s.URL()
+		if _, err := netip.ParseAddr(s.Host); err != nil {
+			label += " at " + ap.String()
+		}
+		return []planned{{&attempt{label: label, ap: ap, proto: ProtocolKKDCP, server: s}, false}}
 	case strat == noUDP && s.Protocol == ProtocolUDP:
 		return nil
 	case strat == noUDP:
@@ -451,18 +514,28 @@ func (x *exchange) contact(a *attempt) bool {
 // start sends the request (UDP) or begins connecting (TCP) in a goroutine.
 // It reports false if a failed before anything was sent.
 func (x *exchange) start(a *attempt) bool {
-	if a.tcp {
+	if a.proto == ProtocolKKDCP {
+		x.pending++
+		x.wg.Add(1)
+		go func() {
+			defer x.wg.Done()
+			reply, err := x.httpsExchange(a)
+			x.finish(a, reply, ProtocolKKDCP, err)
+		}()
+		return true
+	}
+	if a.proto == ProtocolTCP {
 		x.pending++
 		x.wg.Add(1)
 		go func() {
 			defer x.wg.Done()
 			reply, err := x.tcpExchange(a.ap, func() { x.send(event{a: a, kind: evConnected}) })
-			x.finish(a, reply, true, err)
+			x.finish(a, reply, ProtocolTCP, err)
 		}()
 		return true
 	}
 
-	x.c.tracef("Sending initial UDP request to %s", traceAddr(false, a.ap))
+	x.c.tracef("Sending initial UDP request to %s", traceAddr(ProtocolUDP, a.ap))
 	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(a.ap))
 	if err == nil {
 		if _, err = conn.Write(x.req); err != nil {
@@ -470,7 +543,7 @@ func (x *exchange) start(a *attempt) bool {
 		}
 	}
 	if err != nil {
-		x.c.tracef("UDP error sending to %s: %v", traceAddr(false, a.ap), netReason(err))
+		x.c.tracef("UDP error sending to %s: %v", traceAddr(ProtocolUDP, a.ap), netReason(err))
 		a.finished, a.err = true, fmt.Errorf("send: %w", netReason(err))
 		return false
 	}
@@ -480,7 +553,11 @@ func (x *exchange) start(a *attempt) bool {
 	go func() {
 		defer x.wg.Done()
 		reply, overTCP, err := x.readUDP(a, conn)
-		x.finish(a, reply, overTCP, err)
+		proto := ProtocolUDP
+		if overTCP {
+			proto = ProtocolTCP
+		}
+		x.finish(a, reply, proto, err)
 	}()
 	return true
 }
@@ -495,14 +572,14 @@ func (x *exchange) readUDP(a *attempt, conn *net.UDPConn) (reply []byte, overTCP
 	buf := make([]byte, MaxUDPReply)
 	n, err := conn.Read(buf)
 	if err != nil {
-		x.traceErr("UDP error receiving from %s: %v", traceAddr(false, a.ap), netReason(err))
+		x.traceErr("UDP error receiving from %s: %v", traceAddr(ProtocolUDP, a.ap), netReason(err))
 		return nil, false, fmt.Errorf("receive: %w", netReason(err))
 	}
 	reply = bytes.Clone(buf[:n]) // do not pin the 64 KiB buffer
 	if code, ok := krbErrorCode(reply); !ok || code != codeResponseTooBig {
 		return reply, false, nil
 	}
-	x.c.tracef("Received KRB_ERR_RESPONSE_TOO_BIG from %s; retrying over TCP", traceAddr(false, a.ap))
+	x.c.tracef("Received KRB_ERR_RESPONSE_TOO_BIG from %s; retrying over TCP", traceAddr(ProtocolUDP, a.ap))
 	conn.Close()
 	reply, err = x.tcpExchange(a.ap, func() { x.send(event{a: a, kind: evConnected}) })
 	if err != nil {
@@ -516,7 +593,7 @@ func (x *exchange) readUDP(a *attempt, conn *net.UDPConn) (reply []byte, overTCP
 // reply (bounded together by TCPReplyTimeout). connected is called once the
 // connection is up.
 func (x *exchange) tcpExchange(ap netip.AddrPort, connected func()) ([]byte, error) {
-	name := traceAddr(true, ap)
+	name := traceAddr(ProtocolTCP, ap)
 	x.c.tracef("Initiating TCP connection to %s", name)
 	dctx, cancel := context.WithTimeout(x.ctx, orDefault(x.c.TCPConnectTimeout, DefaultTCPConnectTimeout))
 	var d net.Dialer
@@ -568,14 +645,14 @@ func (x *exchange) traceErr(format string, args ...any) {
 
 // finish reports the outcome of a's goroutine, turning replies that must not
 // end the exchange into failures.
-func (x *exchange) finish(a *attempt, reply []byte, overTCP bool, err error) {
+func (x *exchange) finish(a *attempt, reply []byte, proto Protocol, err error) {
 	if err == nil && len(reply) == 0 {
 		// Cannot be a Kerberos message; MIT would hand it to the caller.
 		err = errors.New("empty reply")
 	}
 	if err == nil {
 		if code, ok := krbErrorCode(reply); ok && code == codeSvcUnavailable {
-			x.c.tracef("Received KDC_ERR_SVC_UNAVAILABLE from %s; trying another KDC", traceAddr(overTCP, a.ap))
+			x.c.tracef("Received KDC_ERR_SVC_UNAVAILABLE from %s; trying another KDC", traceAddr(proto, a.ap))
 			err = ErrServiceUnavailable
 		}
 	}
@@ -583,7 +660,7 @@ func (x *exchange) finish(a *attempt, reply []byte, overTCP bool, err error) {
 		x.send(event{a: a, kind: evFailed, err: err})
 		return
 	}
-	x.send(event{a: a, kind: evReply, reply: reply, tcp: overTCP})
+	x.send(event{a: a, kind: evReply, reply: reply, proto: proto})
 }
 
 // send delivers ev to run, or drops it once the exchange is over.
@@ -629,7 +706,7 @@ func (x *exchange) handle(ev event) bool {
 	case evReply:
 		x.pending--
 		ev.a.finished = true
-		x.reply, x.winner = ev.reply, traceAddr(ev.tcp, ev.a.ap)
+		x.reply, x.winner = ev.reply, traceAddr(ev.proto, ev.a.ap)
 		return true
 	default:
 		x.pending--

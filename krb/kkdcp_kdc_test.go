@@ -1,0 +1,208 @@
+package krb_test
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gokinit/gokinit/krb"
+	"github.com/gokinit/gokinit/krb/krbtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// proxyFixture is a PKINIT realm with kadmind, behind Debian's kdcproxy,
+// shared by the MS-KKDCP tests of this package.
+type proxyFixture struct {
+	realm *krbtest.Realm
+	pki   *krbtest.PKI
+	proxy *krbtest.KDCProxy
+	cfg   *krb.Config // the proxy is the only KDC and kpasswd server
+	path  string
+}
+
+var (
+	proxyOnce sync.Once
+	proxyFix  *proxyFixture
+	proxyErr  error
+)
+
+// kdcProxy starts the fixture on first use. Its realm lives until the test
+// binary ends (realms of NewPKINITRealm would stop with the first test).
+func kdcProxy(t *testing.T) *proxyFixture {
+	t.Helper()
+	if ok, reason := krbtest.KDCProxyAvailable(); !ok {
+		krbtest.SkipOrFail(t, reason)
+	}
+	if ok, reason := krbtest.PKINITAvailable(); !ok {
+		krbtest.SkipOrFail(t, reason)
+	}
+	proxyOnce.Do(func() {
+		f := &proxyFixture{}
+		dir, err := os.MkdirTemp("", "krbtest-kkdcp-pki-")
+		if err != nil {
+			proxyErr = err
+			return
+		}
+		f.pki, err = krbtest.NewPKI(dir, krbtest.DefaultRealmName)
+		if err != nil {
+			proxyErr = err
+			return
+		}
+		f.realm = krbtest.Shared(t, "kkdcp", func(r *krbtest.Realm) error {
+			for _, err := range []error{
+				r.AddPKINITPrincipal("WELLKNOWN/ANONYMOUS"),
+				r.AddPKINITPrincipal("carol"),
+				r.AddPrincipal("alice", alicePW, krbtest.RequiresPreauth()),
+				r.AddRandomKeyPrincipal("host/svc.krbtest"),
+			} {
+				if err != nil {
+					return err
+				}
+			}
+			if _, err := r.StartKpasswd(); err != nil {
+				return err
+			}
+			f.proxy, err = r.StartKDCProxy()
+			return err
+		}, f.pki.Option())
+		f.path, proxyErr = f.proxy.WriteClientConfig(f.realm, "", "")
+		if proxyErr == nil {
+			f.cfg, proxyErr = krb.LoadConfig(f.path)
+		}
+		proxyFix = f
+	})
+	require.NoError(t, proxyErr)
+	return proxyFix
+}
+
+var sentSize = regexp.MustCompile(`Sending request \((\d+) bytes\)`)
+
+// requestSizes returns the sizes of the requests a trace shows.
+func requestSizes(trace string) []int {
+	var out []int
+	for _, m := range sentSize.FindAllStringSubmatch(trace, -1) {
+		n, _ := strconv.Atoi(m[1])
+		out = append(out, n)
+	}
+	return out
+}
+
+func TestKKDCPPassword(t *testing.T) {
+	f := kdcProxy(t)
+	var trace strings.Builder
+	creds, err := krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(f.cfg), krb.WithPassword(alicePW), traceTo(&trace))
+	require.NoError(t, err, trace.String())
+	assert.Equal(t, f.realm.Principal("alice"), creds.Client.String())
+	assert.Contains(t, trace.String(), "Sending HTTPS request to https "+f.proxy.Addr)
+	assert.Contains(t, trace.String(), "from https "+f.proxy.Addr)
+	assert.NotContains(t, trace.String(), "UDP", "nothing but the proxy is contacted")
+
+	// The reference: MIT's kinit (with krb5-k5tls) through the same proxy
+	// and krb5.conf.
+	cc := filepath.Join(t.TempDir(), "cc")
+	kinit := f.realm.Command("kinit", "alice")
+	kinit.Env = append(kinit.Env, "KRB5_CONFIG="+f.path, "KRB5CCNAME=FILE:"+cc, "KRB5_TRACE=/dev/stderr")
+	kinit.Stdin = strings.NewReader(alicePW + "\n")
+	out, err := kinit.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "Sending HTTPS request to https "+f.proxy.Addr)
+}
+
+func TestKKDCPFAST(t *testing.T) {
+	f := kdcProxy(t)
+	kt, err := f.realm.Keytab("host/svc.krbtest")
+	require.NoError(t, err)
+	keytab, err := krb.LoadKeytab(kt)
+	require.NoError(t, err)
+	host, err := krb.GetInitialCreds(ctx(t), "host/svc.krbtest", krb.WithConfig(f.cfg), krb.WithKeytab(keytab))
+	require.NoError(t, err)
+
+	path, err := f.proxy.WriteClientConfig(f.realm, "", "disable_encrypted_timestamp = true")
+	require.NoError(t, err)
+	cfg, err := krb.LoadConfig(path)
+	require.NoError(t, err)
+	var trace strings.Builder
+	l, err := krb.NewLogin("alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), krb.WithArmor(krb.ArmorFromCredentials(host)), traceTo(&trace))
+	require.NoError(t, err)
+	creds, err := l.Run(ctx(t))
+	require.NoError(t, err, trace.String())
+	assert.Equal(t, f.realm.Principal("alice"), creds.Client.String())
+	assert.Contains(t, trace.String(), "encrypted_challenge (138) produced [138]")
+	assert.Contains(t, trace.String(), "Sending HTTPS request to https "+f.proxy.Addr)
+}
+
+func TestKKDCPPKINITLargeRequest(t *testing.T) {
+	f := kdcProxy(t)
+	// A 4096-bit RSA client key, the 4096-bit DH group (RFC 3526 group
+	// 16) and a long name (in the request and the certificate) make a
+	// request above 4 KiB.
+	name := "carol-" + strings.Repeat("x", 200)
+	require.NoError(t, f.realm.AddPKINITPrincipal(name))
+	id, err := f.pki.Client(name, func() (crypto.Signer, error) { return rsa.GenerateKey(rand.Reader, 4096) })
+	require.NoError(t, err)
+	path, err := f.proxy.WriteClientConfig(f.realm, "pkinit_dh_min_bits = 4096", "")
+	require.NoError(t, err)
+	cfg, err := krb.LoadConfig(path)
+	require.NoError(t, err)
+	var trace strings.Builder
+	creds, err := krb.GetInitialCreds(ctx(t), name, krb.WithConfig(cfg),
+		krb.WithPreauthOption("X509_user_identity", id.FILE()), traceTo(&trace))
+	require.NoError(t, err, trace.String())
+	assert.Equal(t, f.realm.Principal(name), creds.Client.String())
+	assert.Contains(t, trace.String(), "pkinit (16) produced [16]")
+	sizes := requestSizes(trace.String())
+	t.Logf("request sizes: %v", sizes)
+	require.NotEmpty(t, sizes)
+	assert.Greater(t, slicesMax(sizes), 4096, "the PKINIT request is above 4 KiB")
+	assert.Contains(t, trace.String(), "Sending HTTPS request to https "+f.proxy.Addr)
+
+	// MIT's kinit does the same through the proxy.
+	cc := filepath.Join(t.TempDir(), "cc")
+	kinit := f.realm.Command("kinit", "-X", "X509_user_identity="+id.FILE(), name)
+	kinit.Env = append(kinit.Env, "KRB5_CONFIG="+path, "KRB5CCNAME=FILE:"+cc, "KRB5_TRACE=/dev/stderr")
+	out, err := kinit.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "Sending HTTPS request to https "+f.proxy.Addr)
+}
+
+func slicesMax(s []int) int {
+	m := s[0]
+	for _, v := range s {
+		m = max(m, v)
+	}
+	return m
+}
+
+func TestKKDCPExpiredPasswordChange(t *testing.T) {
+	f := kdcProxy(t)
+	require.NoError(t, f.realm.AddPrincipal("erin", "old-pw", krbtest.RequiresPreauth(), krbtest.Flags("+needchange")))
+	p := &scriptedPrompter{answers: []string{"old-pw", "new-pw", "new-pw"}}
+	var trace strings.Builder
+	creds, err := krb.GetInitialCreds(ctx(t), "erin", krb.WithConfig(f.cfg), krb.WithPrompter(p), traceTo(&trace))
+	require.NoError(t, err, trace.String())
+	assert.Equal(t, f.realm.Principal("erin"), creds.Client.String())
+	assert.Equal(t, []string{"", "Password expired.  You must change it now."}, p.banners)
+	assert.NotContains(t, trace.String(), "UDP", "kpasswd went through the proxy too")
+	assert.NotContains(t, trace.String(), "new-pw")
+
+	_, err = krb.GetInitialCreds(ctx(t), "erin", krb.WithConfig(f.cfg), krb.WithPassword("new-pw"))
+	require.NoError(t, err)
+
+	// MIT's kinit changes an expired password through the same proxy.
+	require.NoError(t, f.realm.AddPrincipal("fred", "old-pw", krbtest.RequiresPreauth(), krbtest.Flags("+needchange")))
+	kinit := f.realm.Command("kinit", "fred")
+	kinit.Env = append(kinit.Env, "KRB5_CONFIG="+f.path, "KRB5CCNAME=FILE:"+filepath.Join(t.TempDir(), "cc"), "KRB5_TRACE=/dev/stderr")
+	kinit.Stdin = strings.NewReader("old-pw\nmit-new-pw\nmit-new-pw\n")
+	out, err := kinit.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	_, err = krb.GetInitialCreds(ctx(t), "fred", krb.WithConfig(f.cfg), krb.WithPassword("mit-new-pw"))
+	require.NoError(t, err)
+}
