@@ -104,8 +104,11 @@ func (l *Login) asKeyFor(ctx context.Context) (types.EncryptionKey, error) {
 		} else if err := checkS2KParams(l.etype, params); err != nil {
 			return types.EncryptionKey{}, err
 		}
-		kb, err := et.StringToKey(pw, l.salt, params)
+		kb, err := stringToKey(ctx, l.etype, pw, l.salt, params)
 		if err != nil {
+			if ctx.Err() != nil {
+				return types.EncryptionKey{}, ctx.Err()
+			}
 			return types.EncryptionKey{}, fmt.Errorf("string-to-key for %s: %w", etypeName(l.etype), err)
 		}
 		l.stats.StringToKey++

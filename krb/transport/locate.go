@@ -423,7 +423,7 @@ func (c *Client) locateURI(ctx context.Context, realm string, svc service) ([]Se
 		return nil, nil
 	}
 	c.tracef("Sending DNS URI query for %s", name)
-	recs, err := res.LookupURI(ctx, name)
+	recs, err := untilDone(ctx, func() ([]URI, error) { return res.LookupURI(ctx, name) })
 	slices.SortStableFunc(recs, func(a, b URI) int { return cmp.Compare(a.Priority, b.Priority) })
 	var servers []Server
 	for _, r := range recs {
@@ -506,7 +506,10 @@ func (c *Client) lookupSRV(ctx context.Context, service, proto, realm string) ([
 		res = c.Resolver
 	}
 	c.tracef("Sending DNS SRV query for %s._%s.%s.", service, proto, realm)
-	_, recs, err := res.LookupSRV(ctx, strings.TrimPrefix(service, "_"), proto, realm)
+	recs, err := untilDone(ctx, func() ([]*net.SRV, error) {
+		_, recs, err := res.LookupSRV(ctx, strings.TrimPrefix(service, "_"), proto, realm)
+		return recs, err
+	})
 	var out []*net.SRV
 	for _, r := range recs {
 		// A target of "." means "no such service here" (RFC 2782).
@@ -537,7 +540,7 @@ func (c *Client) resolve(ctx context.Context, s Server) ([]netip.Addr, error) {
 	if r, ok := c.Resolver.(hostResolver); ok {
 		hr = r
 	}
-	addrs, err := hr.LookupNetIP(ctx, "ip", s.Host)
+	addrs, err := untilDone(ctx, func() ([]netip.Addr, error) { return hr.LookupNetIP(ctx, "ip", s.Host) })
 	if err != nil {
 		return nil, err
 	}
@@ -548,4 +551,29 @@ func (c *Client) resolve(ctx context.Context, s Server) ([]netip.Addr, error) {
 		addrs[i] = addrs[i].Unmap()
 	}
 	return addrs, nil
+}
+
+// untilDone runs a DNS lookup and returns its result, or ctx's error as
+// soon as ctx ends. Go's resolver honours a context's deadline but not its
+// cancellation while it waits for a silent DNS server (it sets the
+// socket's deadline from ctx once), so a cancelled login would wait for
+// the resolver's own timeout; the lookup is left to finish in the
+// background, bounded by that timeout.
+func untilDone[T any](ctx context.Context, lookup func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := lookup()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
 }
