@@ -1,155 +1,90 @@
 package krb
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io/fs"
+	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gokinit/gokinit/krb/transport"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 )
 
-// Config is a parsed krb5.conf. The typed settings come from gokrb5's
-// parser; every relation is also kept as text, so that settings gokrb5 does
-// not know (default_ccache_name, disable_encrypted_timestamp,
-// spake_preauth_groups, pkinit_anchors...) can be read with Values.
+// Config is a parsed krb5.conf: MIT's profile (one tree per file of the
+// list, read as MIT's profile library reads it; see profile.go), and the
+// typed view gokrb5's client takes, derived from it with MIT's defaults.
+// Any relation can be read with Values, as MIT's profile_get_values reads
+// it.
 type Config struct {
 	*config.Config
-	relations map[string][]string
+	files []*profNode
 }
 
 // DefaultConfigPaths returns the krb5.conf files MIT krb5 reads: the
-// colon-separated list in KRB5_CONFIG, else /etc/krb5.conf.
+// colon-separated list in KRB5_CONFIG, else /etc/krb5.conf
+// (os_get_default_config_files).
 func DefaultConfigPaths() []string {
-	if v := os.Getenv("KRB5_CONFIG"); v != "" {
+	if v, ok := os.LookupEnv("KRB5_CONFIG"); ok {
 		return strings.Split(v, ":")
 	}
 	return []string{"/etc/krb5.conf"}
 }
 
-// LoadConfig reads and merges the krb5.conf files at paths (DefaultConfigPaths
-// when none are given). A missing file is skipped, as MIT does, unless no
-// file can be read at all.
+// LoadConfig reads the krb5.conf files at paths (DefaultConfigPaths when
+// none are given) as MIT's profile_init does: a missing or unreadable file
+// is skipped, an empty name ends the list, a directory is read as an
+// includedir, and an error in any
+// file (a syntax error, an include that cannot be read) is an error, a
+// *ConfigError naming the file and line. When no file exists the profile
+// is empty, as MIT's (a realm's KDCs can still come from DNS).
 func LoadConfig(paths ...string) (*Config, error) {
 	if len(paths) == 0 {
 		paths = DefaultConfigPaths()
 	}
-	var texts []string
-	var firstErr error
+	var files []*profNode
 	for _, p := range paths {
-		t, err := readProfile(p, 0)
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue // a file that fails, includes and all, adds nothing
+		if p == "" {
+			break // MIT's PROFILE_LAST_FILESPEC: an empty name ends the list
 		}
-		texts = append(texts, t...)
-	}
-	if len(texts) == 0 {
-		if errors.Is(firstErr, fs.ErrNotExist) {
-			// MIT runs with an empty profile when no file exists: a
-			// realm's KDCs can still come from DNS.
-			return ParseConfig("")
+		root, err := loadProfileFile(p, len(files) == 0)
+		if errors.Is(err, errSkipFile) {
+			continue
 		}
-		return nil, fmt.Errorf("reading krb5.conf: %w", firstErr)
-	}
-	return parseTexts(texts)
-}
-
-// maxIncludeDepth bounds include nesting, so that a file including itself
-// is an error rather than a hang.
-const maxIncludeDepth = 8
-
-// readProfile reads a krb5.conf file and the files its "include FILE" and
-// "includedir DIR" directives name, as MIT's profile library does: a
-// directory contributes the files whose names are made of letters, digits,
-// '-' and '_', or end in ".conf", in name order. Each file is returned as
-// its own text, to be parsed with its own section state (a section opened
-// in an included file does not carry over into the including one); the
-// including file's relations come before those of the files it includes.
-func readProfile(path string, depth int) ([]string, error) {
-	if depth > maxIncludeDepth {
-		return nil, fmt.Errorf("%s: includes nested more than %d deep", path, maxIncludeDepth)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var own strings.Builder
-	var included []string
-	for _, line := range strings.SplitAfter(string(b), "\n") {
-		directive, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
-		arg = strings.TrimSpace(arg)
-		switch directive {
-		case "include":
-			t, err := readProfile(arg, depth+1)
-			if err != nil {
-				return nil, fmt.Errorf("%s: include: %w", path, err)
-			}
-			included = append(included, t...)
-		case "includedir":
-			entries, err := os.ReadDir(arg)
-			if err != nil {
-				return nil, fmt.Errorf("%s: includedir: %w", path, err)
-			}
-			for _, e := range entries {
-				if !e.Type().IsRegular() || !includedName(e.Name()) {
-					continue
-				}
-				t, err := readProfile(filepath.Join(arg, e.Name()), depth+1)
-				if err != nil {
-					return nil, fmt.Errorf("%s: includedir: %w", path, err)
-				}
-				included = append(included, t...)
-			}
-		default:
-			own.WriteString(line)
-		}
-	}
-	return append([]string{own.String()}, included...), nil
-}
-
-// includedName says whether includedir reads a file (MIT's valid_name).
-func includedName(name string) bool {
-	if strings.HasSuffix(name, ".conf") {
-		return true
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return name != ""
-}
-
-// ParseConfig parses krb5.conf text. The typed view (the embedded gokrb5
-// config.Config, which gokrb5's client also takes) is built from our own
-// parse with MIT's defaults: gokrb5's parser compiles regular expressions
-// for every line, looks the user up through cgo, panics on some nested
-// sections, and its enctype default lacks the RFC 8009 ones.
-func ParseConfig(text string) (*Config, error) {
-	return parseTexts([]string{text})
-}
-
-// parseTexts parses each text on its own and merges the relations in order.
-func parseTexts(texts []string) (*Config, error) {
-	c := &Config{relations: make(map[string][]string)}
-	for _, t := range texts {
-		rel, err := parseRelations(t)
 		if err != nil {
 			return nil, err
 		}
-		for k, v := range rel {
-			c.relations[k] = append(c.relations[k], v...)
+		files = append(files, root)
+	}
+	return newConfig(files)
+}
+
+// ParseConfig parses krb5.conf text as a one-file profile. include and
+// includedir directives in it are followed.
+func ParseConfig(text string) (*Config, error) {
+	root, err := parseProfileText("krb5.conf", text, true)
+	if err != nil {
+		return nil, err
+	}
+	return newConfig([]*profNode{root})
+}
+
+func newConfig(files []*profNode) (*Config, error) {
+	c := &Config{files: files}
+	// krb5_init_context fails on these booleans when they are not booleans.
+	for _, name := range []string{"allow_weak_crypto", "ignore_acceptor_hostname", "enforce_ok_as_delegate", "dns_canonicalize_hostname"} {
+		v, ok := c.Value("libdefaults", name)
+		if !ok || name == "dns_canonicalize_hostname" && strings.EqualFold(v, "fallback") {
+			continue
+		}
+		if _, err := ParseBool(v); err != nil {
+			return nil, fmt.Errorf("krb5.conf: libdefaults %s = %q: %w", name, v, err)
 		}
 	}
 	c.Config = c.gokrb5()
@@ -158,15 +93,21 @@ func parseTexts(texts []string) (*Config, error) {
 
 // Values returns the values of a relation by its path, for example
 // Values("libdefaults", "default_ccache_name") or
-// Values("realms", "EXAMPLE.COM", "kdc"), in file order.
+// Values("realms", "EXAMPLE.COM", "kdc"), as MIT's profile_get_values: in
+// file order, then from the next file of the list unless a section on the
+// path was marked final ('*').
 func (c *Config) Values(path ...string) []string {
-	if c == nil {
+	if c == nil || len(path) < 2 {
 		return nil
 	}
-	return c.relations[strings.Join(path, "\x00")]
+	var out []string
+	profileIter(c.files, path[:len(path)-1], path[len(path)-1], false, true, func(n *profNode) {
+		out = append(out, n.value)
+	})
+	return out
 }
 
-// Value returns the first value of a relation.
+// Value returns the first value of a relation (MIT's profile_get_string).
 func (c *Config) Value(path ...string) (string, bool) {
 	v := c.Values(path...)
 	if len(v) == 0 {
@@ -175,20 +116,109 @@ func (c *Config) Value(path ...string) (string, bool) {
 	return v[0], true
 }
 
-// Bool returns a boolean relation (MIT's true/yes/on/1 and false/no/off/0),
-// or def when it is unset or not a boolean.
+// Sections returns the names of the subsections of the section path names
+// (the top-level sections for none), as MIT's
+// profile_get_subsection_names, without repeats.
+func (c *Config) Sections(path ...string) []string {
+	var out []string
+	if c == nil {
+		return nil
+	}
+	profileIter(c.files, path, "", true, false, func(n *profNode) {
+		if !slices.Contains(out, n.name) {
+			out = append(out, n.name)
+		}
+	})
+	return out
+}
+
+// Relations returns the names of the relations of the section path names,
+// as MIT's profile_get_relation_names.
+func (c *Config) Relations(path ...string) []string {
+	var out []string
+	if c == nil || len(path) == 0 {
+		return nil
+	}
+	profileIter(c.files, path, "", false, true, func(n *profNode) {
+		if !slices.Contains(out, n.name) {
+			out = append(out, n.name)
+		}
+	})
+	return out
+}
+
+// ParseBool reads a boolean as MIT's profile_parse_boolean: y, yes, true,
+// t, 1, on and n, no, false, nil, 0, off, in any case; anything else is
+// ErrProfileBadBoolean.
+func ParseBool(v string) (bool, error) {
+	for _, y := range []string{"y", "yes", "true", "t", "1", "on"} {
+		if strings.EqualFold(v, y) {
+			return true, nil
+		}
+	}
+	for _, n := range []string{"n", "no", "false", "nil", "0", "off"} {
+		if strings.EqualFold(v, n) {
+			return false, nil
+		}
+	}
+	return false, ErrProfileBadBoolean
+}
+
+// Bool returns a boolean relation's first value (MIT's
+// profile_get_boolean), or def when it is unset or not a boolean.
 func (c *Config) Bool(def bool, path ...string) bool {
 	v, ok := c.Value(path...)
 	if !ok {
 		return def
 	}
-	switch strings.ToLower(v) {
-	case "y", "yes", "true", "t", "1", "on":
-		return true
-	case "n", "no", "false", "nil", "0", "off":
-		return false
+	b, err := ParseBool(v)
+	if err != nil {
+		return def
 	}
-	return def
+	return b
+}
+
+// ErrProfileBadInteger is MIT's PROF_BAD_INTEGER.
+var ErrProfileBadInteger = errors.New("Invalid integer value")
+
+// ParseInt reads an integer as MIT's profile_get_integer (parse_int): C's
+// strtol in base 10 (leading blanks and a sign allowed, "010" is 10),
+// nothing after the number, within a C int.
+func ParseInt(v string) (int, error) {
+	s := skipBlanks(v)
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, ErrProfileBadInteger
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, ErrProfileBadInteger
+	}
+	if neg {
+		n = -n
+	}
+	if n < -1<<31 || n > 1<<31-1 {
+		return 0, ErrProfileBadInteger
+	}
+	return int(n), nil
+}
+
+// Int returns an integer relation's first value (MIT's
+// profile_get_integer), or def when it is unset or not an integer.
+func (c *Config) Int(def int, path ...string) int {
+	v, ok := c.Value(path...)
+	if !ok {
+		return def
+	}
+	n, err := ParseInt(v)
+	if err != nil {
+		return def
+	}
+	return n
 }
 
 // RealmBool looks a boolean up in the realm's section first, then in
@@ -200,101 +230,194 @@ func (c *Config) RealmBool(realm, name string, def bool) bool {
 	return c.Bool(def, "libdefaults", name)
 }
 
-// parseRelations reads MIT's profile syntax: [section] headers, "name =
-// value" relations and "name = { ... }" subsections, # and ; comments, and a
-// trailing '*' that marks a relation final.
-func parseRelations(text string) (map[string][]string, error) {
-	rel := make(map[string][]string)
-	var stack []string
-	// pending is a "name =" whose value is on the next line: MIT's profile
-	// syntax allows the opening brace of a subsection there.
-	pending := ""
-	add := func(name, value string) {
-		key := strings.Join(append(append([]string(nil), stack...), name), "\x00")
-		rel[key] = append(rel[key], value)
-	}
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		s := strings.TrimSpace(sc.Text())
-		if s == "" || s[0] == '#' || s[0] == ';' {
-			continue
-		}
-		if pending != "" {
-			name := pending
-			pending = ""
-			if s == "{" {
-				stack = append(stack, name)
-				continue
-			}
-			add(name, "")
-		}
-		if s[0] == '[' {
-			end := strings.IndexByte(s, ']')
-			if end < 0 {
-				return nil, fmt.Errorf("krb5.conf line %d: unterminated section header", line)
-			}
-			stack = []string{strings.TrimSpace(s[1:end])}
-			continue
-		}
-		if s == "}" || strings.HasPrefix(s, "}") {
-			if len(stack) > 1 {
-				stack = stack[:len(stack)-1]
-			}
-			continue
-		}
-		if strings.HasPrefix(s, "include ") || strings.HasPrefix(s, "includedir ") {
-			continue // followed by LoadConfig; text given to ParseConfig has none
-		}
-		eq := strings.IndexByte(s, '=')
-		if eq < 0 || len(stack) == 0 {
-			continue // MIT rejects these; gokrb5 already reported what matters
-		}
-		name := strings.TrimSpace(s[:eq])
-		value := strings.TrimSpace(s[eq+1:])
-		name = strings.TrimSuffix(name, "*")
-		if value == "{" {
-			stack = append(stack, name)
-			continue
-		}
-		if value == "" {
-			pending = name
-			continue
-		}
-		if len(value) >= 2 && value[0] == '"' {
-			if u, err := strconv.Unquote(value); err == nil {
-				value = u
-			}
-		}
-		add(name, value)
-	}
-	if pending != "" {
-		add(pending, "")
-	}
-	return rel, sc.Err()
+// ErrConfigEnctypeNoSupport is MIT's KRB5_CONFIG_ETYPE_NOSUPP: an enctype
+// list in krb5.conf names no enctype MIT would use.
+var ErrConfigEnctypeNoSupport = errors.New("No supported encryption types (config file error?)")
+
+// mitEnctype is a row of MIT 1.20's enctype table (lib/crypto/krb/etypes.c).
+type mitEnctype struct {
+	id    int32
+	names []string // the name, then its aliases
+	weak  bool
 }
 
-// MIT krb5 1.20's defaults, less camellia (gokrb5 lacks it).
-var (
-	mitDefaultEnctypeNames = []string{
-		"aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96",
-		"aes256-cts-hmac-sha384-192", "aes128-cts-hmac-sha256-128",
-		"des3-cbc-sha1", "arcfour-hmac",
-	}
-	// enctypeFamilies are MIT's enctype family names (krb5.conf(5)).
-	enctypeFamilies = map[string][]string{
-		"aes":      {"aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96", "aes256-cts-hmac-sha384-192", "aes128-cts-hmac-sha256-128"},
-		"aes-sha1": {"aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96"},
-		"aes-sha2": {"aes256-cts-hmac-sha384-192", "aes128-cts-hmac-sha256-128"},
-		"des3":     {"des3-cbc-sha1"},
-		"rc4":      {"arcfour-hmac"},
-		"DEFAULT":  mitDefaultEnctypeNames,
-	}
-)
+var mitEnctypes = []mitEnctype{
+	{etypeID.DES3_CBC_RAW, []string{"des3-cbc-raw"}, true},
+	{etypeID.DES3_CBC_SHA1_KD, []string{"des3-cbc-sha1", "des3-hmac-sha1", "des3-cbc-sha1-kd"}, false},
+	{etypeID.RC4_HMAC, []string{"arcfour-hmac", "rc4-hmac", "arcfour-hmac-md5"}, false},
+	{etypeID.RC4_HMAC_EXP, []string{"arcfour-hmac-exp", "rc4-hmac-exp", "arcfour-hmac-md5-exp"}, true},
+	{etypeID.AES128_CTS_HMAC_SHA1_96, []string{"aes128-cts-hmac-sha1-96", "aes128-cts", "aes128-sha1"}, false},
+	{etypeID.AES256_CTS_HMAC_SHA1_96, []string{"aes256-cts-hmac-sha1-96", "aes256-cts", "aes256-sha1"}, false},
+	{etypeID.CAMELLIA128_CTS_CMAC, []string{"camellia128-cts-cmac", "camellia128-cts"}, false},
+	{etypeID.CAMELLIA256_CTS_CMAC, []string{"camellia256-cts-cmac", "camellia256-cts"}, false},
+	{etypeID.AES128_CTS_HMAC_SHA256_128, []string{"aes128-cts-hmac-sha256-128", "aes128-sha2"}, false},
+	{etypeID.AES256_CTS_HMAC_SHA384_192, []string{"aes256-cts-hmac-sha384-192", "aes256-sha2"}, false},
+}
 
-// gokrb5 builds gokrb5's typed config from the relations, with MIT's
+// mitDefaultEnctypes is MIT 1.20's default_enctype_list (krb/init_ctx.c),
+// what "DEFAULT" stands for.
+var mitDefaultEnctypes = []int32{
+	etypeID.AES256_CTS_HMAC_SHA1_96, etypeID.AES128_CTS_HMAC_SHA1_96,
+	etypeID.AES256_CTS_HMAC_SHA384_192, etypeID.AES128_CTS_HMAC_SHA256_128,
+	etypeID.DES3_CBC_SHA1_KD, etypeID.RC4_HMAC,
+	etypeID.CAMELLIA128_CTS_CMAC, etypeID.CAMELLIA256_CTS_CMAC,
+}
+
+// enctypeFamilies are the family names MIT 1.20's
+// krb5int_parse_enctype_list knows (besides DEFAULT).
+var enctypeFamilies = map[string][]int32{
+	"des3": {etypeID.DES3_CBC_SHA1_KD},
+	"aes": {etypeID.AES256_CTS_HMAC_SHA1_96, etypeID.AES128_CTS_HMAC_SHA1_96,
+		etypeID.AES256_CTS_HMAC_SHA384_192, etypeID.AES128_CTS_HMAC_SHA256_128},
+	"rc4":      {etypeID.RC4_HMAC},
+	"camellia": {etypeID.CAMELLIA256_CTS_CMAC, etypeID.CAMELLIA128_CTS_CMAC},
+}
+
+// EnctypeByName returns the enctype a name or alias stands for, in any
+// case (MIT's krb5_string_to_enctype).
+func EnctypeByName(name string) (int32, bool) {
+	for _, e := range mitEnctypes {
+		for _, n := range e.names {
+			if strings.EqualFold(n, name) {
+				return e.id, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// EnctypeName returns MIT's name of an enctype MIT 1.20 knows.
+func EnctypeName(id int32) (string, bool) {
+	for _, e := range mitEnctypes {
+		if e.id == id {
+			return e.names[0], true
+		}
+	}
+	return "", false
+}
+
+func enctypeWeak(id int32) bool {
+	for _, e := range mitEnctypes {
+		if e.id == id {
+			return e.weak
+		}
+	}
+	return false
+}
+
+// ParseEnctypeList reads an enctype list as MIT 1.20's
+// krb5int_parse_enctype_list: words separated by blanks or commas, each a
+// name or alias (any case), or a family (DEFAULT, aes, des3, rc4,
+// camellia, any case); a leading '-' removes, '+' adds. Weak enctypes are
+// dropped unless allowWeak; unknown words are ignored. An empty result is
+// ErrConfigEnctypeNoSupport.
+func ParseEnctypeList(s string, allowWeak bool) ([]int32, error) {
+	var list []int32
+	mod := func(id int32, add bool) {
+		if !allowWeak && enctypeWeak(id) {
+			return
+		}
+		i := slices.Index(list, id)
+		switch {
+		case add && i < 0:
+			list = append(list, id)
+		case !add && i >= 0:
+			list = slices.Delete(list, i, i+1)
+		}
+	}
+	for _, tok := range strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\r' || r == '\n' || r == ','
+	}) {
+		add := true
+		if tok[0] == '+' || tok[0] == '-' {
+			add = tok[0] == '+'
+			tok = tok[1:]
+		}
+		var ids []int32
+		if strings.EqualFold(tok, "DEFAULT") {
+			ids = mitDefaultEnctypes
+		} else if fam, ok := enctypeFamilies[strings.ToLower(tok)]; ok {
+			ids = fam
+		} else if id, ok := EnctypeByName(tok); ok {
+			ids = []int32{id}
+		}
+		for _, id := range ids {
+			mod(id, add)
+		}
+	}
+	if len(list) == 0 {
+		return nil, ErrConfigEnctypeNoSupport
+	}
+	return list, nil
+}
+
+func (c *Config) enctypeList(names ...string) ([]int32, error) {
+	v := "DEFAULT"
+	for _, n := range names {
+		if s, ok := c.Value("libdefaults", n); ok {
+			v = s
+			break
+		}
+	}
+	ids, err := ParseEnctypeList(v, c.Bool(false, "libdefaults", "allow_weak_crypto"))
+	if err != nil {
+		return nil, fmt.Errorf("krb5.conf: libdefaults %s: %w", names[0], err)
+	}
+	return ids, nil
+}
+
+// PermittedEnctypes returns permitted_enctypes (default DEFAULT), as MIT's
+// krb5_get_permitted_enctypes.
+func (c *Config) PermittedEnctypes() ([]int32, error) {
+	return c.enctypeList("permitted_enctypes")
+}
+
+// DefaultTktEnctypes returns the enctypes an AS request asks for:
+// default_tkt_enctypes, else permitted_enctypes as written, else DEFAULT
+// (MIT 1.18+'s krb5_get_default_in_tkt_ktypes).
+func (c *Config) DefaultTktEnctypes() ([]int32, error) {
+	return c.enctypeList("default_tkt_enctypes", "permitted_enctypes")
+}
+
+// DefaultTGSEnctypes returns the enctypes a TGS request asks for:
+// default_tgs_enctypes, else permitted_enctypes, else DEFAULT (MIT's
+// krb5_get_tgs_ktypes).
+func (c *Config) DefaultTGSEnctypes() ([]int32, error) {
+	return c.enctypeList("default_tgs_enctypes", "permitted_enctypes")
+}
+
+func enctypeNames(ids []int32) []string {
+	var out []string
+	for _, id := range ids {
+		for _, e := range mitEnctypes {
+			if e.id == id {
+				out = append(out, e.names[0])
+			}
+		}
+	}
+	return out
+}
+
+// KPasswdServers returns the kpasswd servers of realm: kpasswd_server, else
+// the admin_server hosts with port 464 (MIT's locate_kpasswd: the
+// admin_server entry parsed as a server address, its port replaced).
+func (c *Config) KPasswdServers(realm string) []string {
+	if v := c.Values("realms", realm, "kpasswd_server"); len(v) > 0 {
+		return v
+	}
+	var out []string
+	for _, a := range c.Values("realms", realm, "admin_server") {
+		s, err := transport.ParseServer(a, 749)
+		if err != nil {
+			out = append(out, a) // reported when it is used, as MIT does
+			continue
+		}
+		out = append(out, net.JoinHostPort(s.Host, "464"))
+	}
+	return out
+}
+
+// gokrb5 builds gokrb5's typed config from the profile, with MIT's
 // defaults where krb5.conf is silent.
 func (c *Config) gokrb5() *config.Config {
 	g := &config.Config{DomainRealm: make(config.DomainRealm)}
@@ -309,14 +432,7 @@ func (c *Config) gokrb5() *config.Config {
 		}
 		return def
 	}
-	num := func(name string, def int) int {
-		if v, ok := lib(name); ok {
-			if n, err := strconv.Atoi(v); err == nil {
-				return n
-			}
-		}
-		return def
-	}
+	num := func(name string, def int) int { return c.Int(def, "libdefaults", name) }
 	l.DefaultRealm, _ = lib("default_realm")
 	l.AllowWeakCrypto = flag("allow_weak_crypto", false)
 	l.Canonicalize = flag("canonicalize", false)
@@ -338,7 +454,7 @@ func (c *Config) gokrb5() *config.Config {
 	l.NoAddresses = flag("noaddresses", true)
 	l.RDNS = flag("rdns", true)
 	l.KDCTimeSync = 1
-	if !flag("kdc_timesync", true) {
+	if num("kdc_timesync", 1) == 0 {
 		l.KDCTimeSync = 0
 	}
 	l.KDCDefaultOptions = asn1.BitString{Bytes: []byte{0, 0, 0, 0x10}, BitLength: 32} // renewable-ok
@@ -354,164 +470,29 @@ func (c *Config) gokrb5() *config.Config {
 			}
 		}
 	}
-	enctypes := func(name string) ([]string, []int32) {
-		v, ok := lib(name)
-		if !ok {
-			v = "DEFAULT"
-		}
-		names := expandEnctypes(v)
-		return names, enctypeIDs(names, l.AllowWeakCrypto)
-	}
-	l.DefaultTktEnctypes, l.DefaultTktEnctypeIDs = enctypes("default_tkt_enctypes")
-	l.DefaultTGSEnctypes, l.DefaultTGSEnctypeIDs = enctypes("default_tgs_enctypes")
-	l.PermittedEnctypes, l.PermittedEnctypeIDs = enctypes("permitted_enctypes")
+	l.DefaultTktEnctypeIDs, _ = c.DefaultTktEnctypes()
+	l.DefaultTGSEnctypeIDs, _ = c.DefaultTGSEnctypes()
+	l.PermittedEnctypeIDs, _ = c.PermittedEnctypes()
+	l.DefaultTktEnctypes = enctypeNames(l.DefaultTktEnctypeIDs)
+	l.DefaultTGSEnctypes = enctypeNames(l.DefaultTGSEnctypeIDs)
+	l.PermittedEnctypes = enctypeNames(l.PermittedEnctypeIDs)
 
-	for _, realm := range c.subsections("realms") {
+	for _, realm := range c.Sections("realms") {
 		r := config.Realm{Realm: realm}
 		r.KDC = c.Values("realms", realm, "kdc")
 		r.AdminServer = c.Values("realms", realm, "admin_server")
-		r.KPasswdServer = c.Values("realms", realm, "kpasswd_server")
-		r.MasterKDC = append(c.Values("realms", realm, "master_kdc"), c.Values("realms", realm, "primary_kdc")...)
-		r.DefaultDomain, _ = c.Value("realms", realm, "default_domain")
-		if len(r.KPasswdServer) == 0 {
-			for _, a := range r.AdminServer {
-				host, _, found := strings.Cut(a, ":")
-				if !found || strings.HasPrefix(a, "[") {
-					host = a
-				}
-				r.KPasswdServer = append(r.KPasswdServer, host+":464")
-			}
+		r.KPasswdServer = c.KPasswdServers(realm)
+		r.MasterKDC = c.Values("realms", realm, "primary_kdc")
+		if len(r.MasterKDC) == 0 {
+			r.MasterKDC = c.Values("realms", realm, "master_kdc")
 		}
+		r.DefaultDomain, _ = c.Value("realms", realm, "default_domain")
 		g.Realms = append(g.Realms, r)
 	}
-	for key, vals := range c.relations {
-		if domain, ok := strings.CutPrefix(key, "domain_realm\x00"); ok && !strings.Contains(domain, "\x00") && len(vals) > 0 {
-			g.DomainRealm[domain] = vals[0]
+	for _, domain := range c.Relations("domain_realm") {
+		if v, ok := c.Value("domain_realm", domain); ok {
+			g.DomainRealm[domain] = v
 		}
 	}
 	return g
-}
-
-// subsections returns the names of the subsections of a section ("realms"
-// gives the realm names), sorted.
-func (c *Config) subsections(section string) []string {
-	seen := map[string]bool{}
-	prefix := section + "\x00"
-	for key := range c.relations {
-		rest, ok := strings.CutPrefix(key, prefix)
-		if !ok {
-			continue
-		}
-		if name, _, sub := strings.Cut(rest, "\x00"); sub {
-			seen[name] = true
-		}
-	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
-
-// expandEnctypes reads MIT's enctype list syntax: names, family names
-// (aes, aes-sha1, aes-sha2, des3, rc4, DEFAULT) and "-name" removals.
-func expandEnctypes(v string) []string {
-	var out []string
-	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
-		remove := strings.HasPrefix(f, "-")
-		f = strings.TrimPrefix(strings.TrimPrefix(f, "-"), "+")
-		names, ok := enctypeFamilies[f]
-		if !ok {
-			names = []string{f}
-		}
-		for _, n := range names {
-			out = slices.DeleteFunc(out, func(x string) bool { return x == n })
-			if !remove {
-				out = append(out, n)
-			}
-		}
-	}
-	return out
-}
-
-// mitEnctypeNames are MIT's names where gokrb5's table differs: for MIT,
-// des3-cbc-sha1 is the key-derivation enctype 16, as is des3-hmac-sha1.
-var mitEnctypeNames = map[string]int32{
-	"des3-cbc-sha1":  etypeID.DES3_CBC_SHA1_KD,
-	"des3-hmac-sha1": etypeID.DES3_CBC_SHA1_KD,
-}
-
-// enctypeIDs maps enctype names to numbers, dropping unknown ones and, unless
-// allowWeak, single DES.
-func enctypeIDs(names []string, allowWeak bool) []int32 {
-	var ids []int32
-	for _, n := range names {
-		id, ok := mitEnctypeNames[n]
-		if !ok {
-			id, ok = etypeID.ETypesByName[n]
-		}
-		if !ok || id == 0 || slices.Contains(ids, id) {
-			continue
-		}
-		if !allowWeak && strings.HasPrefix(n, "des-") {
-			continue
-		}
-		ids = append(ids, id)
-	}
-	return ids
-}
-
-// ParseDuration reads a duration as MIT's krb5_string_to_deltat does, in
-// krb5.conf and on kinit's command line: "3600" (seconds), "10h",
-// "1d2h30m", "90s", "1:30" (hours:minutes) and "1:30:15".
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, fmt.Errorf("empty duration")
-	}
-	if n, err := strconv.ParseUint(s, 10, 31); err == nil {
-		return time.Duration(n) * time.Second, nil
-	}
-	if strings.Contains(s, ":") {
-		parts := strings.Split(s, ":")
-		if len(parts) > 3 {
-			return 0, fmt.Errorf("bad duration %q", s)
-		}
-		units := []time.Duration{time.Hour, time.Minute, time.Second}
-		var d time.Duration
-		for i, p := range parts {
-			n, err := strconv.ParseUint(p, 10, 31)
-			if err != nil {
-				return 0, fmt.Errorf("bad duration %q", s)
-			}
-			d += time.Duration(n) * units[i]
-		}
-		return d, nil
-	}
-	units := map[rune]time.Duration{'d': 24 * time.Hour, 'h': time.Hour, 'm': time.Minute, 's': time.Second}
-	var d time.Duration
-	num := ""
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			num += string(r)
-		case r == ' ':
-		default:
-			unit, ok := units[r]
-			if !ok || num == "" {
-				return 0, fmt.Errorf("bad duration %q", s)
-			}
-			n, err := strconv.ParseUint(num, 10, 31)
-			if err != nil {
-				return 0, fmt.Errorf("bad duration %q", s)
-			}
-			d += time.Duration(n) * unit
-			num = ""
-		}
-	}
-	if num != "" {
-		return 0, fmt.Errorf("bad duration %q", s)
-	}
-	return d, nil
 }

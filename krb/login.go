@@ -170,9 +170,15 @@ func newLogin(client string, o options) (*Login, error) {
 	if l.o.armor != nil && l.o.armor.Realm != l.client.Realm {
 		return nil, fmt.Errorf("the armor ticket is for realm %s, not %s", l.o.armor.Realm, l.client.Realm)
 	}
+	if l.o.enctypes == nil {
+		// MIT's krb5_get_default_in_tkt_ktypes fails before any request.
+		if _, err := l.cfg.DefaultTktEnctypes(); err != nil {
+			return nil, err
+		}
+	}
 	l.etypes = l.requestEnctypes()
 	if len(l.etypes) == 0 {
-		return nil, fmt.Errorf("%w: no supported enctype is configured", ErrEtypeNoSupport)
+		return nil, fmt.Errorf("%w: none of the configured enctypes is implemented", ErrConfigEnctypeNoSupport)
 	}
 	lifetime := l.o.lifetime
 	if lifetime <= 0 {
@@ -233,15 +239,14 @@ func (l *Login) setServer() error {
 }
 
 // requestEnctypes returns the enctypes to request, in preference order:
-// the option, else default_tkt_enctypes that permitted_enctypes allows (both
-// default to MIT's list), limited to those gokrb5 implements;
-// with a keytab, the keytab's enctypes first (as MIT's gic_keytab does).
+// the option, else default_tkt_enctypes (else permitted_enctypes as
+// written, else MIT's default: Config.DefaultTktEnctypes), limited to those
+// gokrb5 implements; with a keytab, the keytab's enctypes first (as MIT's
+// gic_keytab does).
 func (l *Login) requestEnctypes() []int32 {
 	list := l.o.enctypes
 	if list == nil {
-		list = slices.DeleteFunc(slices.Clone(l.cfg.LibDefaults.DefaultTktEnctypeIDs), func(e int32) bool {
-			return !slices.Contains(l.cfg.LibDefaults.PermittedEnctypeIDs, e)
-		})
+		list = l.cfg.LibDefaults.DefaultTktEnctypeIDs
 	}
 	var out []int32
 	for _, e := range list {

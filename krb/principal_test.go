@@ -1,6 +1,7 @@
 package krb
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -85,7 +86,12 @@ func TestParseDuration(t *testing.T) {
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
-	for _, in := range []string{"", "h", "1x", "1:2:3:4", "-5"} {
+	// MIT's grammar ends the string at a character it does not know:
+	// "1x" is one second, as krb5_string_to_deltat reads it.
+	got, err := ParseDuration("1x")
+	require.NoError(t, err)
+	assert.Equal(t, time.Second, got)
+	for _, in := range []string{"", "h", "1:2:3:4", "-5", "10 ", "99999999999"} {
 		_, err := ParseDuration(in)
 		assert.Error(t, err, in)
 	}
@@ -95,7 +101,7 @@ func TestConfigDefaultsAreMITs(t *testing.T) {
 	cfg, err := ParseConfig("[libdefaults]\n default_realm = EX.TEST\n")
 	require.NoError(t, err)
 	l := cfg.LibDefaults
-	assert.Equal(t, []int32{18, 17, 20, 19, 16, 23}, l.DefaultTktEnctypeIDs, "MIT 1.20's default, with the RFC 8009 enctypes")
+	assert.Equal(t, []int32{18, 17, 20, 19, 16, 23, 25, 26}, l.DefaultTktEnctypeIDs, "MIT 1.20's default_enctype_list")
 	assert.Equal(t, 24*time.Hour, l.TicketLifetime)
 	assert.Equal(t, 1, l.KDCTimeSync)
 	assert.True(t, l.DNSLookupKDC, "MIT's default")
@@ -107,7 +113,7 @@ func TestConfigDefaultsAreMITs(t *testing.T) {
 	default_tkt_enctypes = aes -aes128-cts-hmac-sha1-96 des3-cbc-sha1
 	ticket_lifetime = 10h
 	renew_lifetime = 7d
-	kdc_timesync = false
+	kdc_timesync = 0
 	forwardable = yes
 	dns_lookup_kdc = false
 	preferred_preauth_types = 151, 2
@@ -165,11 +171,18 @@ func TestLoadConfigFollowsIncludes(t *testing.T) {
 }
 
 func TestConfigBraceOnTheNextLine(t *testing.T) {
-	cfg, err := ParseConfig("[realms]\n EX.COM =\n {\n  kdc = k1\n }\n[libdefaults]\n empty =\n default_realm = EX.COM\n")
+	cfg, err := ParseConfig("[realms]\n EX.COM =\n {\n  kdc = k1\n }\n[libdefaults]\n empty = \"\"\n default_realm = EX.COM\n")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"k1"}, cfg.Values("realms", "EX.COM", "kdc"))
 	assert.Equal(t, []string{""}, cfg.Values("libdefaults", "empty"))
 	assert.Equal(t, "EX.COM", cfg.LibDefaults.DefaultRealm)
+
+	// "name =" with nothing after opens a subsection: MIT wants a brace on
+	// the next line and fails the whole profile otherwise.
+	_, err = ParseConfig("[libdefaults]\n empty =\n default_realm = EX.COM\n")
+	assert.ErrorIs(t, err, ErrProfileMissingOpenBrace)
+	assert.ErrorIs(t, err, ErrConfigFormat)
+	assert.ErrorContains(t, err, "krb5.conf:3: Missing open brace in profile")
 }
 
 func TestNoConfigFileIsAnEmptyConfig(t *testing.T) {
@@ -192,11 +205,12 @@ func TestIncludedFileKeepsItsSections(t *testing.T) {
 	assert.Equal(t, "EX.TEST", cfg.LibDefaults.DefaultRealm)
 	assert.Equal(t, []string{"k1"}, cfg.Values("realms", "EX.TEST", "kdc"))
 
-	// A file whose include fails adds nothing; another file still counts.
+	// An include that cannot be read fails the whole profile, as MIT's
+	// krb5_init_context fails ("Included profile file could not be read").
 	broken := filepath.Join(dir, "broken.conf")
 	require.NoError(t, os.WriteFile(broken, []byte("[libdefaults]\n forwardable = true\ninclude /nonexistent/x.conf\n"), 0o600))
-	cfg, err = LoadConfig(broken, main)
-	require.NoError(t, err)
-	assert.False(t, cfg.LibDefaults.Forwardable, "nothing from the broken file")
-	assert.Equal(t, "EX.TEST", cfg.LibDefaults.DefaultRealm)
+	_, err = LoadConfig(broken, main)
+	assert.ErrorIs(t, err, ErrProfileIncludeFile)
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.ErrorContains(t, err, broken+":3: Included profile file could not be read")
 }

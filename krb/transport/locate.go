@@ -147,12 +147,14 @@ func parseHostPort(spec, rest string, defaultPort int) (Server, error) {
 		if end < 0 {
 			return Server{}, fmt.Errorf("kdc entry %q: missing ']'", spec)
 		}
-		host, port = rest[1:end], rest[end+1:]
-		if port != "" {
-			var ok bool
-			if port, ok = strings.CutPrefix(port, ":"); !ok {
-				return Server{}, fmt.Errorf("kdc entry %q: junk after ']'", spec)
-			}
+		// As MIT: a ':' after the ']' starts the port; anything else
+		// after it ("[::1] # v6") is ignored.
+		host, port = rest[1:end], ""
+		after := rest[end+1:]
+		rest = ""
+		if strings.HasPrefix(after, ":") {
+			port = after[1:]
+			rest = after
 		}
 	default:
 		// MIT's k5_parse_host_string: the host ends at the first blank or
