@@ -44,9 +44,9 @@ func TestParseServer(t *testing.T) {
 		{"kdc:65536", Server{}, "bad port"},
 		{"kdc:http", Server{}, "bad port"},
 		{"[::1", Server{}, "missing ']'"},
-		{"[::1]88", Server{"::1", 88, ProtocolAny}, ""},
+		{"[::1]88", Server{Host: "::1", Port: 88, Protocol: ProtocolAny}, ""},
 		{"[::1]:750 # v6", Server{}, "bad port"},
-		{"[::1] # v6", Server{"::1", 88, ProtocolAny}, ""},
+		{"[::1] # v6", Server{Host: "::1", Port: 88, Protocol: ProtocolAny}, ""},
 		{"[::1]:", Server{}, "bad port"},
 	}
 	for _, tt := range tests {
