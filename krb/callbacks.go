@@ -117,3 +117,7 @@ func (c callbacks) SetCCConfig(key, value string) {
 }
 
 func (c callbacks) DisableFallback() { c.l.noFall = true }
+
+// Trace writes a line to the login's trace (KRB5_TRACE). Mechanisms reach
+// it through preauth.Tracer, so callbacks of other engines need not have it.
+func (c callbacks) Trace(format string, args ...any) { c.l.trace(format, args...) }

@@ -65,7 +65,11 @@ func (request) Process(ctx context.Context, cb preauth.Callbacks, in *preauth.In
 		return nil, err
 	}
 	if in.Reply {
-		return nil, verifyKDCChallenge(*armor, longTerm, in.PAData.PADataValue)
+		form, err := verifyKDCChallenge(*armor, longTerm, in.PAData.PADataValue)
+		if t, ok := cb.(tracer); ok && form != "" {
+			t.Trace("Verified the KDC's encrypted challenge (%s)", form)
+		}
+		return nil, err
 	}
 	key, err := prf.CF2(*armor, longTerm, "clientchallengearmor", "challengelongterm")
 	if err != nil {
@@ -90,33 +94,70 @@ func (request) Process(ctx context.Context, cb preauth.Callbacks, in *preauth.In
 	return []types.PAData{{PADataType: PATypeEncryptedChallenge, PADataValue: b}}, nil
 }
 
-// verifyKDCChallenge decrypts the KDC's PA-ENCRYPTED-CHALLENGE with
-// KRB-FX-CF2(armor, long-term, "kdcchallengearmor", "challengelongterm").
-// Like MIT, it checks that it decrypts to a PA-ENC-TS-ENC, not the time.
-func verifyKDCChallenge(armor, longTerm types.EncryptionKey, value []byte) (err error) {
+// tracer is the optional trace of the engine's callbacks.
+type tracer interface {
+	Trace(format string, args ...any)
+}
+
+// Forms of the KDC's challenge that verifyKDCChallenge accepts.
+const (
+	// FormRFC6113 is RFC 6113 §5.4.6's: KRB-FX-CF2(armor, long-term,
+	// "kdcchallengearmor", "challengelongterm"), usage 55. MIT's KDC and
+	// later Heimdal send it.
+	FormRFC6113 = "RFC 6113 KDC challenge key"
+	// FormClientKey is Heimdal 7.8's KDC (kdc/kerberos5.c
+	// pa_enc_chal_validate, make_pa_enc_challange): the client's challenge
+	// key, KRB-FX-CF2(armor, long-term, "clientchallengearmor",
+	// "challengelongterm"), with the KDC's usage 55. It proves as much: only
+	// a holder of the armor key and the long-term key can make it, and the
+	// different key usage keeps our own usage-54 challenge from being
+	// reflected back as the KDC's.
+	FormClientKey = "Heimdal 7.8 form: client challenge key, KDC usage"
+)
+
+// verifyKDCChallenge decrypts the KDC's PA-ENCRYPTED-CHALLENGE (an
+// EncryptedData holding PA-ENC-TS-ENC) with RFC 6113's KDC challenge key,
+// else with Heimdal 7.8's (FormClientKey), and returns the form that
+// verified. Like MIT, it checks that it decrypts to a PA-ENC-TS-ENC, not
+// the time. Anything else is ErrKDCChallenge: MIT's kinit ignores a
+// challenge that does not verify, we refuse it, since the reply would then
+// come from someone who does not hold the client's key.
+func verifyKDCChallenge(armor, longTerm types.EncryptionKey, value []byte) (form string, err error) {
 	if len(value) == 0 {
-		return nil
-	}
-	defer func() {
-		if recover() != nil {
-			err = ErrKDCChallenge
-		}
-	}()
-	key, err := prf.CF2(armor, longTerm, "kdcchallengearmor", "challengelongterm")
-	if err != nil {
-		return err
+		return "", nil
 	}
 	var enc types.EncryptedData
 	if _, err := asn1.Unmarshal(value, &enc); err != nil {
-		return fmt.Errorf("%w: %v", ErrKDCChallenge, err)
+		return "", fmt.Errorf("%w: %v", ErrKDCChallenge, err)
 	}
+	for _, f := range []struct{ form, pepper string }{
+		{FormRFC6113, "kdcchallengearmor"},
+		{FormClientKey, "clientchallengearmor"},
+	} {
+		key, err := prf.CF2(armor, longTerm, f.pepper, "challengelongterm")
+		if err != nil {
+			return "", err
+		}
+		if decryptsToTimestamp(enc, key) {
+			return f.form, nil
+		}
+	}
+	return "", ErrKDCChallenge
+}
+
+// decryptsToTimestamp reports whether enc decrypts under key with the
+// KDC's challenge usage to a PA-ENC-TS-ENC.
+func decryptsToTimestamp(enc types.EncryptedData, key types.EncryptionKey) (ok bool) {
+	defer func() {
+		if recover() != nil { // gokrb5 panics on short ciphertext
+			ok = false
+		}
+	}()
 	plain, err := crypto.DecryptEncPart(enc, key, usageKDCChallenge)
 	if err != nil {
-		return ErrKDCChallenge
+		return false
 	}
 	var ts types.PAEncTSEnc
-	if _, err := asn1.Unmarshal(plain, &ts); err != nil {
-		return fmt.Errorf("%w: %v", ErrKDCChallenge, err)
-	}
-	return nil
+	_, err = asn1.Unmarshal(plain, &ts)
+	return err == nil
 }

@@ -56,9 +56,34 @@ func TestClientChallengeAndKDCChallenge(t *testing.T) {
 	_, err = req.Process(context.Background(), cb, reply)
 	require.NoError(t, err)
 
-	forged := &preauth.Input{Reply: true, PAData: types.PAData{PADataType: PATypeEncryptedChallenge, PADataValue: kdcChallenge(t, clientKey)}}
-	_, err = req.Process(context.Background(), cb, forged)
-	require.ErrorIs(t, err, ErrKDCChallenge, "a reply from someone who does not know the key")
+	_, err = req.Process(context.Background(), cb, reply)
+	require.NoError(t, err)
+	form, err := verifyKDCChallenge(armor, longTerm, reply.PAData.PADataValue)
+	require.NoError(t, err)
+	assert.Equal(t, FormRFC6113, form)
+
+	// Heimdal 7.8's KDC encrypts its challenge in the client's challenge
+	// key with the KDC's usage: it proves the KDC holds the key too.
+	heimdal := kdcChallenge(t, clientKey)
+	_, err = req.Process(context.Background(), cb, &preauth.Input{Reply: true, PAData: types.PAData{PADataType: PATypeEncryptedChallenge, PADataValue: heimdal}})
+	require.NoError(t, err)
+	form, err = verifyKDCChallenge(armor, longTerm, heimdal)
+	require.NoError(t, err)
+	assert.Equal(t, FormClientKey, form)
+
+	// Refused: our own challenge reflected back (usage 54), a challenge in
+	// a key made from another long-term key or without the armor, garbage.
+	_, err = req.Process(context.Background(), cb, &preauth.Input{Reply: true, PAData: out[0]})
+	require.ErrorIs(t, err, ErrKDCChallenge, "our own challenge reflected")
+	otherLongTerm := types.EncryptionKey{KeyType: 18, KeyValue: bytes.Repeat([]byte{3}, 32)}
+	for _, k := range []struct{ a, l types.EncryptionKey }{{armor, otherLongTerm}, {otherLongTerm, longTerm}} {
+		for _, pepper := range []string{"kdcchallengearmor", "clientchallengearmor"} {
+			wrong, err := prf.CF2(k.a, k.l, pepper, "challengelongterm")
+			require.NoError(t, err)
+			_, err = req.Process(context.Background(), cb, &preauth.Input{Reply: true, PAData: types.PAData{PADataType: PATypeEncryptedChallenge, PADataValue: kdcChallenge(t, wrong)}})
+			require.ErrorIs(t, err, ErrKDCChallenge, "a reply from someone who does not know the key")
+		}
+	}
 	_, err = req.Process(context.Background(), cb, &preauth.Input{Reply: true, PAData: types.PAData{PADataType: PATypeEncryptedChallenge, PADataValue: []byte{0x30, 0x03, 0x02, 0x01}}})
 	require.ErrorIs(t, err, ErrKDCChallenge)
 }
