@@ -4,6 +4,9 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -205,4 +208,60 @@ func TestKKDCPExpiredPasswordChange(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	_, err = krb.GetInitialCreds(ctx(t), "fred", krb.WithConfig(f.cfg), krb.WithPassword("mit-new-pw"))
 	require.NoError(t, err)
+}
+
+// A proxy whose certificate does not chain to http_anchors, or does not
+// name the host of the URL, is refused: the login fails closed, as MIT's
+// kinit does with the same krb5.conf.
+func TestKKDCPCertificateRefused(t *testing.T) {
+	f := kdcProxy(t)
+	_, port, _ := net.SplitHostPort(f.proxy.Addr)
+	cases := []struct {
+		name, realmLines string
+		check            func(t *testing.T, err error)
+	}{
+		{"untrusted", "http_anchors = FILE:" + f.proxy.OtherCAPath, func(t *testing.T, err error) {
+			var ua x509.UnknownAuthorityError
+			assert.ErrorAs(t, err, &ua)
+		}},
+		{"wrong host", "kdc = https://localhost:" + port + "/KdcProxy", func(t *testing.T, err error) {
+			var he x509.HostnameError
+			assert.ErrorAs(t, err, &he)
+			assert.Contains(t, err.Error(), "wanted to match localhost")
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			extra := tc.realmLines
+			kdcs := ""
+			if strings.HasPrefix(extra, "kdc = ") {
+				// Replace the proxy's 127.0.0.1 URL by the localhost one.
+				kdcs, extra = strings.TrimPrefix(extra, "kdc = "), ""
+			}
+			path, err := f.proxy.WriteClientConfig(f.realm, "", extra)
+			require.NoError(t, err)
+			if kdcs != "" {
+				data, err := os.ReadFile(path)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(data), f.proxy.URL, kdcs, 1)), 0o600))
+			}
+			cfg, err := krb.LoadConfig(path)
+			require.NoError(t, err)
+			var trace strings.Builder
+			_, err = krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), traceTo(&trace))
+			require.ErrorIs(t, err, krb.ErrKDCUnreachable, trace.String())
+			var cv *tls.CertificateVerificationError
+			require.ErrorAs(t, err, &cv)
+			tc.check(t, err)
+			assert.NotContains(t, trace.String(), "Sending HTTPS request", "nothing is sent to a proxy that failed verification")
+			assert.NotContains(t, err.Error(), alicePW)
+
+			kinit := f.realm.Command("kinit", "alice")
+			kinit.Env = append(kinit.Env, "KRB5_CONFIG="+path, "KRB5CCNAME=FILE:"+filepath.Join(t.TempDir(), "cc"), "KRB5_TRACE=/dev/stderr")
+			kinit.Stdin = strings.NewReader(alicePW + "\n")
+			out, err := kinit.CombinedOutput()
+			require.Error(t, err, "MIT's kinit refuses too:\n%s", out)
+			assert.Contains(t, string(out), "Cannot contact any KDC")
+		})
+	}
 }
