@@ -66,7 +66,8 @@ var (
 	// match the request (nonce, names, enctype). The login is abandoned.
 	ErrBadReply = errors.New("bad reply from KDC")
 	// ErrLoop: the login needed more than MaxRequests requests.
-	ErrLoop = errors.New("Looping detected inside krb5_get_in_tkt") //nolint:staticcheck // MIT's message (KRB5_GET_IN_TKT_LOOP), capitalized as MIT's
+	//lint:ignore ST1005 MIT's message (KRB5_GET_IN_TKT_LOOP), capitalized as MIT's
+	ErrLoop = errors.New("Looping detected inside krb5_get_in_tkt")
 
 	// ErrNoMechanism: none of the preauthentication mechanisms the KDC
 	// offered is available or willing to run.

@@ -76,6 +76,7 @@ func chooseCache(s *settings, cfg *krb.Config, stderr io.Writer) (principal stri
 	if principal == "" && !s.anonymous {
 		u, err := user.Current()
 		if err != nil {
+			//lint:ignore ST1005 MIT kinit's message, verbatim
 			return "", nil, fmt.Errorf("Unable to identify user: %w", err)
 		}
 		principal = u.Username

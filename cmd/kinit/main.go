@@ -200,6 +200,7 @@ func parseArgs(args []string) (*settings, error) {
 		case 'l', 'r':
 			d, err := krb.ParseDuration(o.arg)
 			if err != nil || d <= 0 {
+				//lint:ignore ST1005 MIT kinit's message, verbatim
 				return nil, fmt.Errorf("Bad lifetime value %s", o.arg)
 			}
 			if o.name == 'l' {
@@ -221,12 +222,14 @@ func parseArgs(args []string) (*settings, error) {
 			s.useKeytab, s.clientKeytab = true, true
 		case 't':
 			if s.keytabName != "" {
+				//lint:ignore ST1005 MIT kinit's message, verbatim
 				return nil, errors.New("Only one -t option allowed.")
 			}
 			s.useKeytab = true
 			s.keytabName = o.arg
 		case 'c':
 			if s.cacheName != "" {
+				//lint:ignore ST1005 MIT kinit's message, verbatim
 				return nil, errors.New("Only one -c option allowed")
 			}
 			s.cacheName = o.arg
@@ -241,6 +244,7 @@ func parseArgs(args []string) (*settings, error) {
 		case 's':
 			d, err := krb.ParseDuration(o.arg)
 			if err != nil || d <= 0 {
+				//lint:ignore ST1005 MIT kinit's message, verbatim
 				return nil, fmt.Errorf("Bad start time value %s", o.arg)
 			}
 			s.startIn = d
@@ -350,6 +354,7 @@ func renew(ctx context.Context, s *settings, cfg *krb.Config, out *outCache, std
 func loadArmor(s *settings, client string, cfg *krb.Config) (*krb.Armor, error) {
 	acc, err := ccache.Resolve(s.armorCache, ccacheOptions(cfg)...)
 	if err != nil {
+		//lint:ignore ST1005 MIT kinit's message, verbatim
 		return nil, fmt.Errorf("Error constructing AP-REQ armor: %w", err)
 	}
 	cc, err := acc.Read()

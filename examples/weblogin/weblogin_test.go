@@ -217,6 +217,7 @@ func TestSessionExpiryAbortsTheLogin(t *testing.T) {
 	t.Cleanup(s.Close)
 	b := newBrowserless(t, s)
 	page := b.post("/login", url.Values{"user": {"alice"}})
+	assert.Contains(t, page, `id="password"`)
 	require.Len(t, s.sessions, 1)
 	var login *krb.Login
 	for _, se := range s.sessions {

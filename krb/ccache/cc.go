@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the errors are MIT's com_err messages, verbatim, as MIT's tools print them
+
 package ccache
 
 import (

@@ -20,8 +20,6 @@ import (
 type ccType struct {
 	name       string
 	collection func(t *testing.T) string
-	opts       []Option
-	libdefault string
 }
 
 var (

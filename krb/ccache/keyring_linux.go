@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 its errors are MIT's com_err messages (KRB5_KCC_*), verbatim
+
 package ccache
 
 import (

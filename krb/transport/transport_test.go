@@ -19,20 +19,20 @@ import (
 // req stands for an encoded AS-REQ; its content is opaque to the transport.
 var req = []byte("\x6a\x81\x90 fake AS-REQ carrying SECRET-PA-DATA")
 
-func doExchange(t *testing.T, c *Client, tcpOnly bool) ([]byte, error, time.Duration) {
+func doExchange(t *testing.T, c *Client, tcpOnly bool) ([]byte, time.Duration, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	start := time.Now()
 	reply, err := c.Exchange(ctx, "EXAMPLE.COM", req, tcpOnly)
-	return reply, err, time.Since(start)
+	return reply, time.Since(start), err
 }
 
 func TestExchangeUDP(t *testing.T) {
 	k := startKDC(t, "kdc1", answer, answer)
 	c, tl := newTestClient(t, []string{k.addr()})
 
-	reply, err, _ := doExchange(t, c, false)
+	reply, _, err := doExchange(t, c, false)
 	require.NoError(t, err)
 	assert.Equal(t, k.reply(), reply)
 	assert.EqualValues(t, 1, k.udpReqs.Load())
@@ -49,7 +49,7 @@ func TestExchangeTCP(t *testing.T) {
 	k := startKDC(t, "kdc1", answer, answer)
 	c, tl := newTestClient(t, []string{k.addr()})
 
-	reply, err, _ := doExchange(t, c, true)
+	reply, _, err := doExchange(t, c, true)
 	require.NoError(t, err)
 	assert.Equal(t, k.reply(), reply)
 	assert.EqualValues(t, 0, k.udpReqs.Load())
@@ -69,7 +69,7 @@ func TestExchangeTCPOnlySkipsUDPEntries(t *testing.T) {
 	k2 := startKDC(t, "kdc2", answer, answer)
 	c, _ := newTestClient(t, []string{"udp/" + k1.addr(), k2.addr()})
 
-	reply, err, _ := doExchange(t, c, true)
+	reply, _, err := doExchange(t, c, true)
 	require.NoError(t, err)
 	assert.Equal(t, k2.reply(), reply)
 	assert.EqualValues(t, 0, k1.udpReqs.Load()+k1.tcpReqs.Load())
@@ -123,7 +123,7 @@ func TestResponseTooBigRetriesOverTCP(t *testing.T) {
 	k := startKDC(t, "kdc1", tooBig, answer)
 	c, tl := newTestClient(t, []string{k.addr()})
 
-	reply, err, _ := doExchange(t, c, false)
+	reply, _, err := doExchange(t, c, false)
 	require.NoError(t, err)
 	assert.Equal(t, k.reply(), reply, "the TCP reply, not the KRB-ERROR")
 	assert.EqualValues(t, 1, k.udpReqs.Load())
@@ -136,7 +136,7 @@ func TestResponseTooBigRetriesOverTCP(t *testing.T) {
 func TestResponseTooBigOverTCPIsTheCallersReply(t *testing.T) {
 	k := startKDC(t, "kdc1", answer, tooBig)
 	c, _ := newTestClient(t, []string{k.addr()})
-	reply, err, _ := doExchange(t, c, true)
+	reply, _, err := doExchange(t, c, true)
 	require.NoError(t, err)
 	code, ok := krbErrorCode(reply)
 	assert.True(t, ok)
@@ -148,7 +148,7 @@ func TestDeadFirstKDCIsSkippedAtOnce(t *testing.T) {
 	k := startKDC(t, "kdc2", answer, answer)
 	c, tl := newTestClient(t, []string{dead, k.addr()}) // default 1 s wait
 
-	reply, err, took := doExchange(t, c, false)
+	reply, took, err := doExchange(t, c, false)
 	require.NoError(t, err)
 	assert.Equal(t, k.reply(), reply)
 	assert.Less(t, took, 800*time.Millisecond, "a refused KDC must not cost the 1 s per-KDC wait")
@@ -161,7 +161,7 @@ func TestDeadFirstKDCOverTCP(t *testing.T) {
 	k := startKDC(t, "kdc2", answer, answer)
 	c, _ := newTestClient(t, []string{dead, k.addr()})
 
-	reply, err, took := doExchange(t, c, true)
+	reply, took, err := doExchange(t, c, true)
 	require.NoError(t, err)
 	assert.Equal(t, k.reply(), reply)
 	assert.Less(t, took, 800*time.Millisecond)
@@ -172,7 +172,7 @@ func TestSilentFirstKDCThenNext(t *testing.T) {
 	k2 := startKDC(t, "kdc2", answer, answer)
 	c, _ := newTestClient(t, []string{k1.addr(), k2.addr()}) // MIT's 1 s
 
-	reply, err, took := doExchange(t, c, false)
+	reply, took, err := doExchange(t, c, false)
 	require.NoError(t, err)
 	assert.Equal(t, k2.reply(), reply)
 	assert.GreaterOrEqual(t, took, 950*time.Millisecond, "the silent KDC gets its 1 s")
@@ -187,7 +187,7 @@ func TestLateAnswerFromEarlierKDCWins(t *testing.T) {
 	c, _ := newTestClient(t, []string{k1.addr(), k2.addr()})
 	c.PerKDCWait = 50 * time.Millisecond
 
-	reply, err, took := doExchange(t, c, false)
+	reply, took, err := doExchange(t, c, false)
 	require.NoError(t, err)
 	assert.Equal(t, k1.reply(), reply, "the first KDC stays in the race after its wait")
 	assert.EqualValues(t, 1, k2.udpReqs.Load(), "the second KDC was contacted meanwhile")
@@ -199,7 +199,7 @@ func TestUDPIsResentOnLaterPasses(t *testing.T) {
 	c, tl := newTestClient(t, []string{k.addr()})
 	c.PerKDCWait = 20 * time.Millisecond
 
-	reply, err, _ := doExchange(t, c, false)
+	reply, _, err := doExchange(t, c, false)
 	require.NoError(t, err)
 	assert.Equal(t, k.reply(), reply)
 	assert.EqualValues(t, 2, k.udpReqs.Load())
@@ -211,7 +211,7 @@ func TestSilentKDCGivesUpAfterThreePasses(t *testing.T) {
 	c, _ := newTestClient(t, []string{k.addr()})
 	c.PerKDCWait = 20 * time.Millisecond
 
-	_, err, took := doExchange(t, c, false)
+	_, took, err := doExchange(t, c, false)
 	require.ErrorIs(t, err, ErrKDCUnreachable)
 	assert.EqualValues(t, maxPass, k.udpReqs.Load(), "one send per pass")
 	assert.Contains(t, err.Error(), "udp "+k.addr()+": no answer (timed out)")
@@ -226,7 +226,7 @@ func TestOverallTimeout(t *testing.T) {
 	c, _ := newTestClient(t, []string{k.addr()})
 	c.Timeout = 300 * time.Millisecond
 
-	_, err, took := doExchange(t, c, false)
+	_, took, err := doExchange(t, c, false)
 	require.ErrorIs(t, err, ErrKDCUnreachable)
 	assert.NotErrorIs(t, err, context.DeadlineExceeded, "our own bound is not the caller's deadline")
 	assert.GreaterOrEqual(t, took, 300*time.Millisecond)
@@ -240,7 +240,7 @@ func TestEstablishedTCPIsWaitedFor(t *testing.T) {
 	c, _ := newTestClient(t, []string{k1.addr(), k2.addr()})
 	c.PerKDCWait = 50 * time.Millisecond
 
-	reply, err, _ := doExchange(t, c, true)
+	reply, _, err := doExchange(t, c, true)
 	require.NoError(t, err)
 	assert.Equal(t, k1.reply(), reply, "a connected KDC is given TCPReplyTimeout, not PerKDCWait")
 	assert.EqualValues(t, 0, k2.tcpReqs.Load())
@@ -252,7 +252,7 @@ func TestTCPReplyTimeout(t *testing.T) {
 	c, _ := newTestClient(t, []string{k1.addr(), k2.addr()})
 	c.TCPReplyTimeout = 100 * time.Millisecond
 
-	reply, err, took := doExchange(t, c, true)
+	reply, took, err := doExchange(t, c, true)
 	require.NoError(t, err)
 	assert.Equal(t, k2.reply(), reply)
 	assert.Less(t, took, 3*time.Second, "not DefaultTCPReplyTimeout")
@@ -262,7 +262,7 @@ func TestAllDead(t *testing.T) {
 	dead1, dead2 := deadAddr(t), deadAddr(t)
 	c, _ := newTestClient(t, []string{dead1, dead2})
 
-	_, err, took := doExchange(t, c, false)
+	_, took, err := doExchange(t, c, false)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrKDCUnreachable)
 	assert.NotErrorIs(t, err, ErrNoKDC)
@@ -317,7 +317,7 @@ func TestBadTCPFrames(t *testing.T) {
 		t.Run(tt.name+"/alone", func(t *testing.T) {
 			k := startKDC(t, "bad", answer, tt.b)
 			c, _ := newTestClient(t, []string{k.addr()})
-			_, err, _ := doExchange(t, c, true)
+			_, _, err := doExchange(t, c, true)
 			require.ErrorIs(t, err, ErrKDCUnreachable)
 			assert.Contains(t, err.Error(), "tcp "+k.addr()+": ")
 			tt.check(t, err)
@@ -327,7 +327,7 @@ func TestBadTCPFrames(t *testing.T) {
 			k1 := startKDC(t, "bad", answer, tt.b)
 			k2 := startKDC(t, "kdc2", answer, answer)
 			c, _ := newTestClient(t, []string{k1.addr(), k2.addr()})
-			reply, err, took := doExchange(t, c, true)
+			reply, took, err := doExchange(t, c, true)
 			require.NoError(t, err)
 			assert.Equal(t, k2.reply(), reply)
 			assert.Less(t, took, 2*time.Second, "a bad frame fails the KDC at once, not after TCPReplyTimeout")
@@ -340,7 +340,7 @@ func TestGarbageIsTheCallersToJudge(t *testing.T) {
 		k := startKDC(t, "kdc1", b, b)
 		c, _ := newTestClient(t, []string{k.addr()})
 		for _, tcpOnly := range []bool{false, true} {
-			reply, err, _ := doExchange(t, c, tcpOnly)
+			reply, _, err := doExchange(t, c, tcpOnly)
 			require.NoError(t, err)
 			assert.Equal(t, k.response(b), reply)
 		}
@@ -352,7 +352,7 @@ func TestSvcUnavailableTriesNextKDC(t *testing.T) {
 	k2 := startKDC(t, "kdc2", answer, answer)
 	c, tl := newTestClient(t, []string{k1.addr(), k2.addr()})
 
-	reply, err, took := doExchange(t, c, false)
+	reply, took, err := doExchange(t, c, false)
 	require.NoError(t, err)
 	assert.Equal(t, k2.reply(), reply)
 	assert.Less(t, took, 800*time.Millisecond)
@@ -363,7 +363,7 @@ func TestAllSvcUnavailable(t *testing.T) {
 	k := startKDC(t, "busy", svcUnavailable, svcUnavailable)
 	c, _ := newTestClient(t, []string{k.addr()})
 
-	_, err, _ := doExchange(t, c, false)
+	_, _, err := doExchange(t, c, false)
 	assert.ErrorIs(t, err, ErrKDCUnreachable)
 	assert.ErrorIs(t, err, ErrServiceUnavailable)
 	assert.EqualValues(t, 1, k.udpReqs.Load())
@@ -414,13 +414,13 @@ func TestUnresolvableKDCIsSkipped(t *testing.T) {
 	tl := &traceLog{t: t}
 	c.Trace = tl.trace
 
-	reply, err, _ := doExchange(t, c, false)
+	reply, _, err := doExchange(t, c, false)
 	require.NoError(t, err)
 	assert.Equal(t, k.reply(), reply)
 	assert.Contains(t, tl.all(), "Resolving hostname nowhere.invalid")
 
 	c.Config = testConfig(t, "EXAMPLE.COM", []string{"nowhere.invalid:88"})
-	_, err, _ = doExchange(t, c, false)
+	_, _, err = doExchange(t, c, false)
 	require.ErrorIs(t, err, ErrKDCUnreachable)
 	assert.Contains(t, err.Error(), "nowhere.invalid:88: cannot resolve: lookup nowhere.invalid")
 }
@@ -434,7 +434,7 @@ func TestIPv6Loopback(t *testing.T) {
 	k := startKDCOn(t, "::1", "kdc6", answer, answer, 0)
 	c, tl := newTestClient(t, []string{"[::1]:" + itoa(k.port)})
 	for _, tcpOnly := range []bool{false, true} {
-		reply, err, _ := doExchange(t, c, tcpOnly)
+		reply, _, err := doExchange(t, c, tcpOnly)
 		require.NoError(t, err)
 		assert.Equal(t, k.reply(), reply)
 	}
@@ -446,11 +446,11 @@ func TestNoSecretInTraceOrError(t *testing.T) {
 	dead := deadAddr(t)
 	k := startKDC(t, "kdc1", tooBig, answer)
 	c, tl := newTestClient(t, []string{dead, k.addr()})
-	_, err, _ := doExchange(t, c, false)
+	_, _, err := doExchange(t, c, false)
 	require.NoError(t, err)
 
 	c.Config = testConfig(t, "EXAMPLE.COM", []string{dead})
-	_, err, _ = doExchange(t, c, false)
+	_, _, err = doExchange(t, c, false)
 	require.Error(t, err)
 
 	for _, text := range []string{tl.all(), err.Error()} {

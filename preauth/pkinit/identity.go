@@ -190,7 +190,7 @@ func (sp *idSpec) probe() (secretNeed, error) {
 
 func isEncryptedKey(b *pem.Block) bool {
 	//lint:ignore SA1019 legacy PEM encryption is still what OpenSSL's -traditional writes
-	return b.Type == "ENCRYPTED PRIVATE KEY" || x509.IsEncryptedPEMBlock(b) //nolint:staticcheck
+	return b.Type == "ENCRYPTED PRIVATE KEY" || x509.IsEncryptedPEMBlock(b)
 }
 
 // load opens the identity, with secret when it needs one.
@@ -269,12 +269,14 @@ func parseKeyPEM(data []byte, secret *string) (crypto.Signer, error) {
 				return nil, ErrIncorrectPIN
 			}
 			return asSigner(k)
-		case x509.IsEncryptedPEMBlock(block): //nolint:staticcheck
+		//lint:ignore SA1019 MIT reads legacy (RFC 1423) encrypted PEM keys; the key file is local, not an oracle
+		case x509.IsEncryptedPEMBlock(block):
 			if secret == nil {
 				return nil, ErrIncorrectPIN
 			}
 			var err error
-			if der, err = x509.DecryptPEMBlock(block, []byte(*secret)); err != nil { //nolint:staticcheck
+			//lint:ignore SA1019 as above: MIT accepts legacy encrypted PEM keys
+			if der, err = x509.DecryptPEMBlock(block, []byte(*secret)); err != nil {
 				return nil, ErrIncorrectPIN
 			}
 		}

@@ -24,13 +24,12 @@ import (
 
 // testCA is a CA with a KDC certificate, for replies built in tests.
 type testCA struct {
-	ca      *x509.Certificate
-	caKey   *rsa.PrivateKey
-	kdc     *x509.Certificate
-	kdcKey  *rsa.PrivateKey
-	roots   *x509.CertPool
-	realm   string
-	keySize int
+	ca     *x509.Certificate
+	caKey  *rsa.PrivateKey
+	kdc    *x509.Certificate
+	kdcKey *rsa.PrivateKey
+	roots  *x509.CertPool
+	realm  string
 }
 
 var testKeys struct {

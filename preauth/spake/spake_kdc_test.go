@@ -117,7 +117,7 @@ func clientConfig(t testing.TB, realm *krbtest.Realm, groups string, noEncTS boo
 }
 
 // login logs client in and returns the login, its error and its trace.
-func login(t testing.TB, client string, cfg *krb.Config, opts ...krb.Option) (*krb.Login, *krb.Credentials, error, string) {
+func login(t testing.TB, client string, cfg *krb.Config, opts ...krb.Option) (*krb.Login, *krb.Credentials, string, error) {
 	t.Helper()
 	var trace strings.Builder
 	opts = append([]krb.Option{krb.WithConfig(cfg), krb.WithTrace(func(f string, a ...any) {
@@ -126,7 +126,7 @@ func login(t testing.TB, client string, cfg *krb.Config, opts ...krb.Option) (*k
 	l, err := krb.NewLogin(client, opts...)
 	require.NoError(t, err)
 	creds, err := l.Run(ctx(t))
-	return l, creds, err, trace.String()
+	return l, creds, trace.String(), err
 }
 
 const spakeSelected = "spake (151) produced [151]"
@@ -140,7 +140,7 @@ func TestLoginEachGroup(t *testing.T) {
 			realm := spakeRealm(t, g, "")
 			cfg := clientConfig(t, realm, g, true)
 
-			l, creds, err, trace := login(t, "alice", cfg, krb.WithPassword(alicePW))
+			l, creds, trace, err := login(t, "alice", cfg, krb.WithPassword(alicePW))
 			require.NoError(t, err, trace)
 			assert.Equal(t, realm.Principal("alice"), creds.Client.String())
 			assert.Contains(t, trace, spakeSelected)
@@ -152,12 +152,12 @@ func TestLoginEachGroup(t *testing.T) {
 				questions = append(questions, rs.Questions())
 				return responder.SetPassword(rs, alicePW)
 			})
-			_, _, err, trace = login(t, "alice", cfg, krb.WithResponder(ask))
+			_, _, trace, err = login(t, "alice", cfg, krb.WithResponder(ask))
 			require.NoError(t, err, trace)
 			assert.Equal(t, [][]string{{"password"}}, questions,
 				"asked once, with the challenge: SPAKE asks nothing of its own")
 
-			_, _, err, trace = login(t, "alice", cfg, krb.WithPassword("wrong-pw"))
+			_, _, trace, err = login(t, "alice", cfg, krb.WithPassword("wrong-pw"))
 			require.ErrorIs(t, err, krb.ErrPreauthFailed, trace)
 			assert.NotContains(t, err.Error(), "wrong-pw")
 			assert.NotContains(t, trace, "wrong-pw")
@@ -177,17 +177,17 @@ func TestOptimisticChallenge(t *testing.T) {
 			plain := spakeRealm(t, g, "")
 			optimistic := spakeRealm(t, g, g)
 
-			l, _, err, trace := login(t, "alice", clientConfig(t, plain, g, true), krb.WithPassword(alicePW))
+			l, _, trace, err := login(t, "alice", clientConfig(t, plain, g, true), krb.WithPassword(alicePW))
 			require.NoError(t, err, trace)
 			without := l.Stats().Requests
 
-			l, creds, err, trace := login(t, "alice", clientConfig(t, optimistic, g, true), krb.WithPassword(alicePW))
+			l, creds, trace, err := login(t, "alice", clientConfig(t, optimistic, g, true), krb.WithPassword(alicePW))
 			require.NoError(t, err, trace)
 			assert.Equal(t, optimistic.Principal("alice"), creds.Client.String())
 			assert.Equal(t, without-1, l.Stats().Requests, "one round trip fewer")
 			assert.Equal(t, 2, l.Stats().Requests)
 
-			_, _, err, trace = login(t, "alice", clientConfig(t, optimistic, g, true), krb.WithPassword("wrong-pw"))
+			_, _, trace, err = login(t, "alice", clientConfig(t, optimistic, g, true), krb.WithPassword("wrong-pw"))
 			require.ErrorIs(t, err, krb.ErrPreauthFailed, trace)
 		})
 	}
@@ -198,12 +198,12 @@ func TestOptimisticChallenge(t *testing.T) {
 // support message and takes the KDC's next challenge, in edwards25519.
 func TestOptimisticChallengeInOtherGroup(t *testing.T) {
 	realm := spakeRealm(t, "P-256 edwards25519", "P-256")
-	l, _, err, trace := login(t, "alice", clientConfig(t, realm, "edwards25519", true), krb.WithPassword(alicePW))
+	l, _, trace, err := login(t, "alice", clientConfig(t, realm, "edwards25519", true), krb.WithPassword(alicePW))
 	require.NoError(t, err, trace)
 	assert.Contains(t, trace, "Received error from KDC: 91/")
 	assert.Equal(t, 3, l.Stats().Requests)
 
-	l, _, err, trace = login(t, "alice", clientConfig(t, realm, "P-521 P-256", true), krb.WithPassword(alicePW))
+	l, _, trace, err = login(t, "alice", clientConfig(t, realm, "P-521 P-256", true), krb.WithPassword(alicePW))
 	require.NoError(t, err, trace)
 	assert.Equal(t, 2, l.Stats().Requests, "the optimistic challenge is in an allowed group")
 }
@@ -214,13 +214,13 @@ func TestOptimisticChallengeInOtherGroup(t *testing.T) {
 func TestNoCommonGroup(t *testing.T) {
 	realm := spakeRealm(t, "P-256", "")
 
-	l, _, err, trace := login(t, "alice", clientConfig(t, realm, "", false), krb.WithPassword(alicePW))
+	l, _, trace, err := login(t, "alice", clientConfig(t, realm, "", false), krb.WithPassword(alicePW))
 	require.NoError(t, err, trace)
 	assert.Contains(t, trace, "Preauth type 151 failed; trying the next offered mechanism")
 	assert.Contains(t, trace, "encrypted_timestamp (2) produced [2]")
 	assert.Equal(t, 3, l.Stats().Requests)
 
-	_, _, err, trace = login(t, "alice", clientConfig(t, realm, "", true), krb.WithPassword(alicePW))
+	_, _, trace, err = login(t, "alice", clientConfig(t, realm, "", true), krb.WithPassword(alicePW))
 	require.ErrorIs(t, err, encts.ErrDisabled, trace)
 }
 
@@ -228,7 +228,7 @@ func TestNoCommonGroup(t *testing.T) {
 // edwards25519 alone, as MIT's.
 func TestDefaultGroup(t *testing.T) {
 	realm := spakeRealm(t, "P-384 edwards25519", "")
-	l, _, err, trace := login(t, "alice", clientConfig(t, realm, "", true), krb.WithPassword(alicePW))
+	l, _, trace, err := login(t, "alice", clientConfig(t, realm, "", true), krb.WithPassword(alicePW))
 	require.NoError(t, err, trace)
 	assert.Contains(t, trace, spakeSelected)
 	assert.Equal(t, 3, l.Stats().Requests)
@@ -242,7 +242,7 @@ func TestEnctypes(t *testing.T) {
 		cfg := clientConfig(t, realm, g, true)
 		for name, etype := range etypePrincipals {
 			t.Run(g+"/"+etype, func(t *testing.T) {
-				_, creds, err, trace := login(t, name, cfg, krb.WithPassword(etypePW))
+				_, creds, trace, err := login(t, name, cfg, krb.WithPassword(etypePW))
 				require.NoError(t, err, trace)
 				assert.Contains(t, trace, spakeSelected)
 				assert.Contains(t, trace, "etype "+etype)
@@ -259,7 +259,7 @@ func TestKeytab(t *testing.T) {
 	require.NoError(t, err)
 	kt, err := krb.LoadKeytab(path)
 	require.NoError(t, err)
-	l, _, err, trace := login(t, hostPrincipal, clientConfig(t, realm, "P-256", true), krb.WithKeytab(kt))
+	l, _, trace, err := login(t, hostPrincipal, clientConfig(t, realm, "P-256", true), krb.WithKeytab(kt))
 	require.NoError(t, err, trace)
 	assert.Contains(t, trace, spakeSelected)
 	assert.Equal(t, krb.Stats{Requests: 3}, l.Stats())
@@ -290,7 +290,7 @@ func TestInsideFAST(t *testing.T) {
 				realm := spakeRealm(t, g, challenge)
 				cfg := clientConfig(t, realm, g, true)
 				armor := hostArmor(t, realm)
-				l, creds, err, trace := login(t, "alice", cfg, krb.WithPassword(alicePW), krb.WithArmor(armor))
+				l, creds, trace, err := login(t, "alice", cfg, krb.WithPassword(alicePW), krb.WithArmor(armor))
 				require.NoError(t, err, trace)
 				assert.Equal(t, realm.Principal("alice"), creds.Client.String())
 				assert.Contains(t, trace, "Using FAST armor")
@@ -302,7 +302,7 @@ func TestInsideFAST(t *testing.T) {
 				}
 				assert.Equal(t, want, l.Stats().Requests, "optimistic challenge %q", challenge)
 
-				_, _, err, trace = login(t, "alice", cfg, krb.WithPassword("wrong-pw"), krb.WithArmor(armor))
+				_, _, trace, err = login(t, "alice", cfg, krb.WithPassword("wrong-pw"), krb.WithArmor(armor))
 				require.ErrorIs(t, err, krb.ErrPreauthFailed, trace)
 			}
 		})
