@@ -361,7 +361,7 @@ func loadAnchor(pool *x509.CertPool, loc string, depth int) error {
 		}
 		return loadAnchor(pool, v, depth+1)
 	}
-	return errors.New("not FILE:, DIR: or ENV:")
+	return errors.New("not a FILE:, DIR: or ENV: anchor")
 }
 
 // loadAnchorFile adds the PEM certificates of path; a file with none is an
