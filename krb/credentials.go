@@ -27,8 +27,15 @@ type Credentials struct {
 	Flags uint32
 	// Ticket is the ticket exactly as the KDC encoded it.
 	Ticket []byte
-	// KeyExpiration is when the password expires, if the KDC said.
+	// KeyExpiration is the reply's key-expiration field, zero when absent.
 	KeyExpiration time.Time
+	// PasswordExpires and AccountExpires are when the password and the
+	// account expire, zero when the KDC did not say: from the reply's
+	// last-req entries, else (password only) key-expiration, as MIT's
+	// get_expiry_times; ExpiryFromLastReq says which.
+	PasswordExpires   time.Time
+	AccountExpires    time.Time
+	ExpiryFromLastReq bool
 	// KDCOffset is the KDC's clock minus ours, stored in the ccache header.
 	KDCOffset time.Duration
 	// FASTAvailable is true when the KDC proved (in its encrypted reply)
@@ -53,7 +60,9 @@ func newCredentials(rep *asRep, enc *messages.EncKDCRepPart) *Credentials {
 	if start.IsZero() {
 		start = enc.AuthTime
 	}
+	pw, acct, fromLR := expiryTimes(enc)
 	return &Credentials{
+		PasswordExpires: pw, AccountExpires: acct, ExpiryFromLastReq: fromLR,
 		Client:        Principal{Name: rep.CName, Realm: rep.CRealm},
 		Server:        Principal{Name: enc.SName, Realm: enc.SRealm},
 		SessionKey:    enc.Key,

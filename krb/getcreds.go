@@ -2,7 +2,6 @@ package krb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/gokinit/gokinit/responder"
@@ -29,9 +28,6 @@ func GetInitialCreds(ctx context.Context, client string, opts ...Option) (*Crede
 func (l *Login) Run(ctx context.Context) (*Credentials, error) {
 	q, err := l.Continue(ctx)
 	if err != nil {
-		if errors.Is(err, ErrKeyExpired) && l.mayChangePassword() {
-			return l.changeExpiredPassword(ctx)
-		}
 		return nil, err
 	}
 	if q != nil {
@@ -59,11 +55,32 @@ func (l *Login) Continue(ctx context.Context) (*responder.ResponseSet, error) {
 		if req == nil {
 			return l.Questions(), nil
 		}
-		reply, err = l.transport.Exchange(ctx, req.Realm, req.Data, req.TCPOnly)
+		if req.Service == ServiceKpasswd {
+			reply, err = l.exchangeKpasswd(ctx, req)
+		} else {
+			reply, err = l.transport.Exchange(ctx, req.Realm, req.Data, req.TCPOnly)
+		}
 		if err != nil {
 			l.err = err // the login is over; a later Continue reports why
 			l.closeRequests()
 			return nil, withContext(err, whileGettingInitialCreds)
 		}
 	}
+}
+
+// KpasswdTransport is a Transport that can also reach a realm's kpasswd
+// server (RFC 3244). A login's transport (WithTransport) that implements it
+// carries the password change of an expired password too, as
+// *transport.Client does; one that does not leaves that exchange to
+// krb5.conf's kpasswd servers.
+type KpasswdTransport interface {
+	ExchangeKpasswd(ctx context.Context, realm string, req []byte) ([]byte, error)
+}
+
+func (l *Login) exchangeKpasswd(ctx context.Context, req *KDCRequest) ([]byte, error) {
+	if kt, ok := l.transport.(KpasswdTransport); ok {
+		return kt.ExchangeKpasswd(ctx, req.Realm, req.Data)
+	}
+	l.trace("The login's transport cannot reach kpasswd servers; using krb5.conf's")
+	return newTransport(l.cfg, l.transportTrace()).ExchangeKpasswd(ctx, req.Realm, req.Data)
 }

@@ -39,15 +39,29 @@ const (
 
 // KDCRequest is one message for the KDC, produced by Login.Step.
 type KDCRequest struct {
-	Data    []byte // encoded AS-REQ
-	Realm   string // the realm whose KDC must receive it
-	TCPOnly bool   // send over TCP (after KRB_ERR_RESPONSE_TOO_BIG)
+	Data    []byte  // encoded AS-REQ, or kpasswd request
+	Realm   string  // the realm whose KDC (or kpasswd server) must receive it
+	TCPOnly bool    // send over TCP (after KRB_ERR_RESPONSE_TOO_BIG)
+	Service Service // who receives it: the KDC, or the kpasswd server
 }
+
+// Service says which of a realm's servers a request is for.
+type Service int
+
+const (
+	// ServiceKDC is the realm's KDC (krb5.conf kdc, _kerberos SRV).
+	ServiceKDC Service = iota
+	// ServiceKpasswd is the realm's password-changing server (RFC 3244):
+	// kpasswd_server, _kpasswd SRV, else admin_server on port 464, as MIT's
+	// locate_kpasswd. A login sends one when it changes an expired password.
+	ServiceKpasswd
+)
 
 // Stats counts the work a login did, for benchmarks and tests.
 type Stats struct {
 	Requests    int // AS-REQs produced (round trips to the KDC)
 	StringToKey int // password-to-key derivations run
+	Kpasswd     int // password change requests (round trips to kpasswd)
 }
 
 // Login is one get-initial-credentials exchange as a step machine (MIT's
@@ -107,6 +121,9 @@ type Login struct {
 	restarts    int
 	reqTime     time.Time // when the last request was made (MIT's request_time)
 	transport   Transport
+
+	// An expired password being changed (KDC_ERR_KEY_EXPIRED).
+	chpw *pwChange
 
 	// A round stopped for the caller's answers (WithDeferredQuestions).
 	paused     pauseKind
@@ -292,7 +309,9 @@ func (l *Login) Step(ctx context.Context, reply []byte) (*KDCRequest, error) {
 	}
 	var out *KDCRequest
 	var err error
-	if l.paused != notPaused {
+	if l.chpw != nil {
+		out, err = l.stepPasswordChange(ctx, reply)
+	} else if l.paused != notPaused {
 		if reply != nil {
 			// A caller's mistake, not the login's end: it still waits.
 			return nil, errors.New("krb: the login waits for answers (Questions), not for a KDC reply")
@@ -317,6 +336,15 @@ func (l *Login) Step(ctx context.Context, reply []byte) (*KDCRequest, error) {
 // responder.SetOTPAnswer...), then resume with Step(ctx, nil) or Continue.
 // Questions left unanswered go to the prompter, if any.
 func (l *Login) Questions() *responder.ResponseSet {
+	if c := l.chpw; c != nil && l.err == nil {
+		if c.sub != nil {
+			return c.sub.Questions()
+		}
+		if c.paused {
+			return c.rs
+		}
+		return nil
+	}
 	if l.paused == notPaused {
 		return nil
 	}
@@ -344,6 +372,9 @@ func (l *Login) resume(ctx context.Context, reply []byte) (*KDCRequest, error) {
 func (l *Login) Abort() {
 	if l.err == nil && l.creds == nil {
 		l.err = errors.New("login aborted")
+	}
+	if l.chpw != nil && l.chpw.sub != nil {
+		l.chpw.sub.Abort()
 	}
 	l.closeRequests()
 }

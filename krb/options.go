@@ -48,6 +48,8 @@ type options struct {
 	paOptions    map[string][]string
 	startIn      time.Duration
 	addresses    *bool
+	noChangePW   bool
+	expireCB     ExpireFunc
 }
 
 // WithConfig uses cfg instead of the krb5.conf files named by KRB5_CONFIG.
@@ -185,3 +187,10 @@ func WithStartTime(d time.Duration) Option { return func(o *options) { o.startIn
 // ticket to them (kinit -a), or leaves them out (kinit -A), overriding
 // krb5.conf's noaddresses (MIT's default: no addresses).
 func WithAddresses(v bool) Option { return func(o *options) { o.addresses = &v } }
+
+// WithChangePasswordPrompt(false) makes a login with an expired password
+// fail with ErrKeyExpired instead of asking for a new one (MIT's
+// krb5_get_init_creds_opt_set_change_password_prompt). By default the
+// password is changed when someone can be asked: a prompter, a responder
+// (the "new_password" question), or the caller (WithDeferredQuestions).
+func WithChangePasswordPrompt(v bool) Option { return func(o *options) { o.noChangePW = !v } }

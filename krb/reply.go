@@ -139,6 +139,7 @@ func (l *Login) finishKey(ctx context.Context, rep *asRep, strengthen *types.Enc
 		l.creds.KDCOffset = enc.AuthTime.Sub(l.reqTime).Truncate(time.Second)
 	}
 	l.trace("AS-REP verified: %s, ticket for %s, ends %s", l.creds.Client, l.creds.Server, l.creds.EndTime.UTC().Format(time.RFC3339))
+	l.warnExpiry(ctx)
 	return nil
 }
 

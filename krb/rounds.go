@@ -122,6 +122,12 @@ func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa 
 		l.trace("Preauthentication expired; restarting the exchange")
 		return l.startExchange()
 
+	case ErrCodeKeyExpired:
+		if l.mayChangePassword() {
+			return l.startPasswordChange(ctx, kerr)
+		}
+		return nil, kerr
+
 	case ErrCodeWrongRealm, ErrCodeClientUnknown:
 		if l.canonicalize() && kerr.CRealm != "" && kerr.CRealm != l.client.Realm && l.restarts < maxRestarts {
 			l.restarts++
@@ -161,7 +167,7 @@ func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa 
 				// KDC's error is reported, with the mechanism's reason
 				// behind it (errors.As finds both).
 				l.trace("Preauth mechanism %s could not retry after error %d: %v", m.Name(), code, err)
-				saved := &tryAgainError{kerr: kerr, err: &preauth.Error{Mechanism: m.Name(), PAType: l.selected, Phase: "tryagain", Err: err}}
+				saved := &kdcErrorWith{kerr: kerr, err: &preauth.Error{Mechanism: m.Name(), PAType: l.selected, Phase: "tryagain", Err: err}}
 				l.tried[l.selected] = true
 				l.selected, l.allowed = 0, 0
 				if len(l.methodPA) > 0 && !l.noFall {
@@ -177,17 +183,6 @@ func (l *Login) handleError(ctx context.Context, code int32, kerr *KDCError, pa 
 	}
 	return nil, kerr
 }
-
-// tryAgainError is a KDC error that the selected mechanism could not
-// recover from: the message is the KDC's, as MIT reports it, and both the
-// *KDCError and the mechanism's *preauth.Error can be matched.
-type tryAgainError struct {
-	kerr *KDCError
-	err  error
-}
-
-func (e *tryAgainError) Error() string   { return e.kerr.Error() }
-func (e *tryAgainError) Unwrap() []error { return []error{e.kerr, e.err} }
 
 // failure returns the error to report for a preauth failure: MIT's
 // "Password incorrect" when the key came from a password.

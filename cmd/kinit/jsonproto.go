@@ -22,7 +22,9 @@ import (
 //	kinit → front end:  {"result":{"ok":true,"client":"alice@EX.COM",...}}
 //
 // Names and challenges are MIT's responder questions ("password", "otp",
-// "pkinit") with their challenge strings as MIT defines them. An answer is a
+// "pkinit") with their challenge strings as MIT defines them, and
+// "new_password" when the password has expired (responder.QuestionNewPassword,
+// a JSON challenge; the answer is the new password). An answer is a
 // string, or for "otp" and "pkinit" the JSON object MIT defines, given
 // either as an object or as a string holding it. Questions left out stay
 // unanswered. The last line is always a result; kinit then exits 0 on
@@ -51,7 +53,8 @@ type jsonResult struct {
 	CCache    string `json:"ccache,omitempty"`
 	Error     string `json:"error,omitempty"`
 	// Kind names the failure for programs: preauth_failed, client_unknown,
-	// kdc_unreachable, no_answer, key_expired, client_revoked, other.
+	// kdc_unreachable, no_answer, key_expired, client_revoked,
+	// password_change (the kpasswd server refused the new password), other.
 	Kind string `json:"kind,omitempty"`
 	// Code is the KDC's error code, when the KDC refused.
 	Code int32 `json:"code,omitempty"`
@@ -153,6 +156,7 @@ func errorKind(err error) string {
 		{krb.ErrNoAnswer, "no_answer"},
 		{krb.ErrKeyExpired, "key_expired"},
 		{krb.ErrClientRevoked, "client_revoked"},
+		{krb.ErrPasswordChange, "password_change"},
 	} {
 		if errors.Is(err, k.target) {
 			return k.name
