@@ -186,7 +186,7 @@ func TestExpiredPasswordRules(t *testing.T) {
 	require.ErrorAs(t, err, &perr)
 	assert.ErrorIs(t, err, krb.ErrPasswordChange)
 	assert.Equal(t, 4, perr.Code)
-	assert.Equal(t, "Password change rejected: New password is too short.\nPlease choose a password which is at least 8 characters long. while getting initial credentials", err.Error())
+	assert.Equal(t, `Password change rejected: New password is too short.\nPlease choose a password which is at least 8 characters long. while getting initial credentials`, err.Error(), "one line, the server's line break escaped")
 	assert.Equal(t, []string{"", "Password expired.  You must change it now.", "Password mismatch.  Please try again.",
 		"New password cannot be zero length.  Please try again."}, p.banners)
 
