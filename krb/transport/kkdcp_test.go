@@ -120,7 +120,7 @@ func TestKKDCPExchange(t *testing.T) {
 	for _, h2 := range []bool{false, true} {
 		p := startProxy(t, "ok", h2)
 		c, tl := proxyClient(t, []string{p.url("127.0.0.1")}, "FILE:"+p.ca)
-		reply, err, _ := doExchange(t, c, false)
+		reply, _, err := doExchange(t, c, false)
 		require.NoError(t, err)
 		assert.Equal(t, "reply from proxy", string(reply))
 		want := "HTTP/1.1"
@@ -142,7 +142,7 @@ func TestKKDCPHostNameFromResolver(t *testing.T) {
 	// The certificate of httptest names example.com and 127.0.0.1, not
 	// proxy.test.
 	c, _ := proxyClient(t, []string{p.url("proxy.test")}, "FILE:"+p.ca)
-	_, err, _ := doExchange(t, c, false)
+	_, _, err := doExchange(t, c, false)
 	require.ErrorIs(t, err, ErrKDCUnreachable)
 	var host x509.HostnameError
 	require.ErrorAs(t, err, &host, "fails closed on a certificate for another host")
@@ -158,7 +158,7 @@ func TestKKDCPUntrustedCertificate(t *testing.T) {
 	p := startProxy(t, "ok", false)
 	for _, anchors := range [][]string{nil, {"FILE:" + otherCA(t)}} {
 		c, _ := proxyClient(t, []string{p.url("127.0.0.1")}, anchors...)
-		_, err, _ := doExchange(t, c, false)
+		_, _, err := doExchange(t, c, false)
 		require.ErrorIs(t, err, ErrKDCUnreachable)
 		var ua x509.UnknownAuthorityError
 		require.ErrorAs(t, err, &ua, "anchors %v", anchors)
@@ -195,7 +195,7 @@ func TestKKDCPAnchorForms(t *testing.T) {
 
 	for _, anchor := range []string{"FILE:" + p.ca, "DIR:" + dir, "ENV:GOKINIT_TEST_ANCHOR"} {
 		c, _ := proxyClient(t, []string{p.url("127.0.0.1")}, anchor)
-		reply, err, _ := doExchange(t, c, false)
+		reply, _, err := doExchange(t, c, false)
 		require.NoError(t, err, anchor)
 		assert.Equal(t, "reply from proxy", string(reply))
 	}
@@ -203,7 +203,7 @@ func TestKKDCPAnchorForms(t *testing.T) {
 	for _, anchor := range []string{"FILE:" + filepath.Join(dir, "missing.pem"), "DIR:" + empty, "ENV:GOKINIT_NO_SUCH_VAR", "PKCS11:x", "FILE:" + filepath.Join(dir, "README")} {
 		// Every value must load, or no connection is made.
 		c, _ := proxyClient(t, []string{p.url("127.0.0.1")}, "FILE:"+p.ca, anchor)
-		_, err, _ := doExchange(t, c, false)
+		_, _, err := doExchange(t, c, false)
 		require.ErrorIs(t, err, ErrAnchors, anchor)
 	}
 }
@@ -217,7 +217,7 @@ func TestKKDCPFailover(t *testing.T) {
 			k := startKDC(t, "kdc1", answer, answer)
 			c, tl := proxyClient(t, []string{p.url("127.0.0.1"), k.addr()}, "FILE:"+p.ca)
 			c.PerKDCWait = 5 * time.Second
-			reply, err, took := doExchange(t, c, false)
+			reply, took, err := doExchange(t, c, false)
 			require.NoError(t, err)
 			assert.Equal(t, k.reply(), reply)
 			assert.Less(t, took, 2*time.Second, "a failed proxy is passed over at once")
@@ -226,7 +226,7 @@ func TestKKDCPFailover(t *testing.T) {
 
 			// Alone, the proxy's failure is the error.
 			c, _ = proxyClient(t, []string{p.url("127.0.0.1")}, "FILE:"+p.ca)
-			_, err, _ = doExchange(t, c, false)
+			_, _, err = doExchange(t, c, false)
 			require.ErrorIs(t, err, ErrKDCUnreachable)
 			require.ErrorIs(t, err, ErrProxyReply)
 		})
@@ -239,7 +239,7 @@ func TestKKDCPMixedOrder(t *testing.T) {
 	p := startProxy(t, "ok", false)
 	dead := deadAddr(t)
 	c, tl := proxyClient(t, []string{dead, p.url("127.0.0.1")}, "FILE:"+p.ca)
-	reply, err, _ := doExchange(t, c, false)
+	reply, _, err := doExchange(t, c, false)
 	require.NoError(t, err)
 	assert.Equal(t, "reply from proxy", string(reply))
 	tr := tl.all()
@@ -250,7 +250,7 @@ func TestKKDCPSilentProxy(t *testing.T) {
 	p := startProxy(t, "silent", false)
 	k := startKDC(t, "kdc1", answer, answer)
 	c, _ := proxyClient(t, []string{p.url("127.0.0.1"), k.addr()}, "FILE:"+p.ca)
-	reply, err, took := doExchange(t, c, false)
+	reply, took, err := doExchange(t, c, false)
 	require.NoError(t, err)
 	assert.Equal(t, k.reply(), reply)
 	assert.GreaterOrEqual(t, took, 200*time.Millisecond, "the proxy had its per-KDC wait")
@@ -259,7 +259,7 @@ func TestKKDCPSilentProxy(t *testing.T) {
 	// Alone, a silent proxy is bounded by the exchange's limits.
 	c, _ = proxyClient(t, []string{p.url("127.0.0.1")}, "FILE:"+p.ca)
 	c.TCPConnectTimeout, c.TCPReplyTimeout = 300*time.Millisecond, 300*time.Millisecond
-	_, err, took = doExchange(t, c, false)
+	_, took, err = doExchange(t, c, false)
 	require.ErrorIs(t, err, ErrKDCUnreachable)
 	assert.Less(t, took, 3*time.Second)
 }
