@@ -39,7 +39,7 @@ var (
 
 // kdcProxy starts the fixture on first use. Its realm lives until the test
 // binary ends (realms of NewPKINITRealm would stop with the first test).
-func kdcProxy(t *testing.T) *proxyFixture {
+func kdcProxy(t testing.TB) *proxyFixture {
 	t.Helper()
 	if ok, reason := krbtest.KDCProxyAvailable(); !ok {
 		krbtest.SkipOrFail(t, reason)
@@ -263,5 +263,35 @@ func TestKKDCPCertificateRefused(t *testing.T) {
 			require.Error(t, err, "MIT's kinit refuses too:\n%s", out)
 			assert.Contains(t, string(out), "Cannot contact any KDC")
 		})
+	}
+}
+
+// BenchmarkLoginKKDCP is a password login (two round trips) through
+// Debian's kdcproxy under gunicorn (HTTPS, a new TLS connection per
+// request: gunicorn's sync workers close it), beside
+// BenchmarkLoginKKDCPDirect, the same login to the same KDC over UDP.
+func BenchmarkLoginKKDCP(b *testing.B) {
+	f := kdcProxy(b)
+	benchLogin(b, "alice", krb.WithConfig(f.cfg), krb.WithPassword(alicePW))
+}
+
+func BenchmarkLoginKKDCPDirect(b *testing.B) {
+	f := kdcProxy(b)
+	cfg, err := krb.LoadConfig(f.realm.ConfigPath)
+	require.NoError(b, err)
+	benchLogin(b, "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW))
+}
+
+// BenchmarkLoginKKDCPMITKinit runs MIT's kinit (a process per login, so
+// its start-up is included) through the same proxy, for reference.
+func BenchmarkLoginKKDCPMITKinit(b *testing.B) {
+	f := kdcProxy(b)
+	cc := "FILE:" + filepath.Join(b.TempDir(), "cc")
+	for b.Loop() {
+		kinit := f.realm.Command("kinit", "alice")
+		kinit.Env = append(kinit.Env, "KRB5_CONFIG="+f.path, "KRB5CCNAME="+cc)
+		kinit.Stdin = strings.NewReader(alicePW + "\n")
+		out, err := kinit.CombinedOutput()
+		require.NoError(b, err, "%s", out)
 	}
 }

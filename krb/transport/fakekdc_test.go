@@ -44,7 +44,7 @@ const (
 // fakeKDC listens on 127.0.0.1 (or ::1) on one port number for both UDP and
 // TCP, like a real KDC on port 88.
 type fakeKDC struct {
-	t        *testing.T
+	t        testing.TB
 	name     string
 	udp, tcp behaviour
 	delay    time.Duration // for slowAnswer
@@ -64,16 +64,16 @@ type fakeKDC struct {
 }
 
 // startKDC starts a fake KDC on 127.0.0.1 that is stopped at test cleanup.
-func startKDC(t *testing.T, name string, udp, tcp behaviour) *fakeKDC {
+func startKDC(t testing.TB, name string, udp, tcp behaviour) *fakeKDC {
 	return startKDCOn(t, "127.0.0.1", name, udp, tcp, 150*time.Millisecond)
 }
 
 // startKDCDelay starts a fake KDC whose slowAnswer waits delay.
-func startKDCDelay(t *testing.T, name string, udp, tcp behaviour, delay time.Duration) *fakeKDC {
+func startKDCDelay(t testing.TB, name string, udp, tcp behaviour, delay time.Duration) *fakeKDC {
 	return startKDCOn(t, "127.0.0.1", name, udp, tcp, delay)
 }
 
-func startKDCOn(t *testing.T, host, name string, udp, tcp behaviour, delay time.Duration) *fakeKDC {
+func startKDCOn(t testing.TB, host, name string, udp, tcp behaviour, delay time.Duration) *fakeKDC {
 	t.Helper()
 	k := &fakeKDC{t: t, name: name, udp: udp, tcp: tcp, host: host, delay: delay, done: make(chan struct{})}
 	k.ln, k.uc = listenBoth(t, host)
@@ -91,7 +91,7 @@ func startKDCOn(t *testing.T, host, name string, udp, tcp behaviour, delay time.
 }
 
 // listenBoth binds TCP and UDP to the same free port of host.
-func listenBoth(t *testing.T, host string) (*net.TCPListener, *net.UDPConn) {
+func listenBoth(t testing.TB, host string) (*net.TCPListener, *net.UDPConn) {
 	t.Helper()
 	for range 50 {
 		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
@@ -246,7 +246,7 @@ func krbErrorBytes(t testing.TB, code int32) []byte {
 
 // testConfig returns a krb5.conf with realm's kdc lines and extra
 // [libdefaults] lines.
-func testConfig(t *testing.T, realm string, kdcs []string, libdefaults ...string) *config.Config {
+func testConfig(t testing.TB, realm string, kdcs []string, libdefaults ...string) *config.Config {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "[libdefaults]\n default_realm = %s\n", realm)

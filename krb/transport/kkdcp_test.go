@@ -45,7 +45,7 @@ type fakeProxy struct {
 	ctype  atomic.Value // last Content-Type
 }
 
-func startProxy(t *testing.T, mode string, h2 bool) *fakeProxy {
+func startProxy(t testing.TB, mode string, h2 bool) *fakeProxy {
 	t.Helper()
 	p := &fakeProxy{mode: mode}
 	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(p.serve))
@@ -331,4 +331,42 @@ func TestCertMatchesHost(t *testing.T) {
 func TestHTTPReason(t *testing.T) {
 	err := httpReason(&net.OpError{Op: "dial", Err: errors.New("connection refused")})
 	assert.Equal(t, "connection refused", err.Error())
+}
+
+// BenchmarkExchangeKKDCP is one exchange through a Go MS-KKDCP proxy
+// (httptest, HTTP/1.1 or HTTP/2, the connection reused within the Client),
+// beside BenchmarkExchangeDirect (UDP and TCP to a fake KDC): the client's
+// own cost of the proxy, without kdcproxy's.
+func BenchmarkExchangeKKDCP(b *testing.B) {
+	for _, h2 := range []bool{false, true} {
+		name := "HTTP1"
+		if h2 {
+			name = "HTTP2"
+		}
+		b.Run(name, func(b *testing.B) {
+			p := startProxy(b, "ok", h2)
+			c := New(testConfig(b, "EXAMPLE.COM", nil))
+			c.Profile = mapProfile{
+				"realms/EXAMPLE.COM/kdc":          {p.url("127.0.0.1")},
+				"realms/EXAMPLE.COM/http_anchors": {"FILE:" + p.ca},
+			}
+			benchExchange(b, c, false)
+			c.CloseIdleConnections()
+		})
+	}
+}
+
+func BenchmarkExchangeDirect(b *testing.B) {
+	k := startKDC(b, "kdc1", answer, answer)
+	c := New(testConfig(b, "EXAMPLE.COM", []string{k.addr()}))
+	b.Run("UDP", func(b *testing.B) { benchExchange(b, c, false) })
+	b.Run("TCP", func(b *testing.B) { benchExchange(b, c, true) })
+}
+
+func benchExchange(b *testing.B, c *Client, tcpOnly bool) {
+	for b.Loop() {
+		if _, err := c.Exchange(context.Background(), "EXAMPLE.COM", req, tcpOnly); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
