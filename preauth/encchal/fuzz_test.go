@@ -39,7 +39,7 @@ func FuzzVerifyKDCChallenge(f *testing.F) {
 	f.Add(good[:len(good)/2])
 	f.Add([]byte{0x30, 0x03, 0xa0, 0x01, 0x12})
 	f.Fuzz(func(t *testing.T, v []byte) {
-		err := verifyKDCChallenge(armor, longTerm, v)
+		form, err := verifyKDCChallenge(armor, longTerm, v)
 		if err != nil {
 			if !errors.Is(err, ErrKDCChallenge) {
 				t.Fatalf("error %v does not wrap ErrKDCChallenge", err)
@@ -53,7 +53,15 @@ func FuzzVerifyKDCChallenge(f *testing.F) {
 		if _, err := asn1.Unmarshal(v, &e); err != nil {
 			t.Fatal("accepted an undecodable challenge")
 		}
-		plain, err := crypto.DecryptEncPart(e, key, usageKDCChallenge)
+		pepper := map[string]string{FormRFC6113: "kdcchallengearmor", FormClientKey: "clientchallengearmor"}[form]
+		if pepper == "" {
+			t.Fatalf("accepted with form %q", form)
+		}
+		fkey, err := prf.CF2(armor, longTerm, pepper, "challengelongterm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := crypto.DecryptEncPart(e, fkey, usageKDCChallenge)
 		if err != nil {
 			t.Fatal("accepted a challenge that does not decrypt")
 		}
