@@ -218,3 +218,26 @@ func TestKinitCollections(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheNameErrorsMatchMIT runs MIT's kinit and ours on names that fail
+// before any KDC is asked: the same message and exit status.
+func TestCacheNameErrorsMatchMIT(t *testing.T) {
+	realm := krbtest.NewRealm(t)
+	bin := kinitBinary(t)
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"-c", "API:"}, {"-c", "MSLSA:"}, {"-c", "XYZ:1"},
+		{"-c", "KEYRING:bogus:x"}, {"-c", "KEYRING:persistent:abc"},
+		{"-c", "DIR::" + dir + "/notkt"}, {"-c", "DIR::notkt"},
+		{"-T", "API:"},
+	} {
+		args = append(args, "nobody")
+		mit := realm.Command("kinit", args...)
+		mit.Stdin = strings.NewReader("")
+		mitOut, mitErr := mit.CombinedOutput()
+		r := runKinit(t, bin, realm.Env(), "", args...)
+		assert.Error(t, mitErr, "MIT %v", args)
+		assert.Equal(t, 1, r.code, "%v", args)
+		assert.Equal(t, string(mitOut), r.stderr, "%v", args)
+	}
+}

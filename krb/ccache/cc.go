@@ -334,3 +334,17 @@ func (c *Collection) NewUnique() (*CCache, error) {
 	}
 	return nil, ErrUnknownType
 }
+
+// mitError is an error with MIT's own message (as krb5_get_error_message
+// gives it) that is one of this package's sentinels for errors.Is.
+type mitError struct {
+	msg  string
+	kind error
+}
+
+func (e *mitError) Error() string { return e.msg }
+func (e *mitError) Unwrap() error { return e.kind }
+
+func mitErr(kind error, format string, args ...any) error {
+	return &mitError{fmt.Sprintf(format, args...), kind}
+}

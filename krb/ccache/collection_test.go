@@ -29,7 +29,7 @@ var (
 )
 
 // sharedKCM starts one sssd-kcm for the package's tests.
-func sharedKCM(t *testing.T) *krbtest.KCM {
+func sharedKCM(t testing.TB) *krbtest.KCM {
 	t.Helper()
 	if ok, reason := krbtest.KCMAvailable(); !ok {
 		krbtest.SkipOrFail(t, reason)
@@ -40,6 +40,9 @@ func sharedKCM(t *testing.T) *krbtest.KCM {
 	}
 	return kcmd
 }
+
+// sharedKCMB returns the shared daemon's socket.
+func sharedKCMB(b *testing.B) string { return sharedKCM(b).Socket }
 
 func TestMain(m *testing.M) {
 	code := m.Run()

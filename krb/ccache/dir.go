@@ -69,10 +69,10 @@ func resolveDir(res string) (*CCache, error) {
 func splitMember(path string) (dir, file string, err error) {
 	dir, file = filepath.Split(path)
 	if dir == "" {
-		return "", "", fmt.Errorf("%w: Subsidiary cache path %s has no parent directory", ErrBadName, path)
+		return "", "", mitErr(ErrBadName, "Subsidiary cache path %s has no parent directory", path)
 	}
 	if !strings.HasPrefix(file, dirCachePrefix) {
-		return "", "", fmt.Errorf("%w: Subsidiary cache path %s filename does not begin with \"tkt\"", ErrBadName, path)
+		return "", "", mitErr(ErrBadName, "Subsidiary cache path %s filename does not begin with \"tkt\"", path)
 	}
 	if len(dir) > 1 {
 		dir = strings.TrimSuffix(dir, "/")
@@ -88,10 +88,10 @@ func verifyDir(dir string) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%w: Credential cache directory %s does not exist", ErrNotFound, dir)
+		return mitErr(ErrNotFound, "Credential cache directory %s does not exist", dir)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("%w: Credential cache directory %s exists but is not a directory", ErrFormat, dir)
+		return mitErr(ErrFormat, "Credential cache directory %s exists but is not a directory", dir)
 	}
 	return nil
 }
@@ -107,7 +107,7 @@ func readPrimary(dir string) (string, error) {
 	defer f.Close()
 	line, err := bufio.NewReaderSize(f, 64).ReadString('\n')
 	if err != nil || len(line) > 64 || !strings.HasPrefix(line, dirCachePrefix) || strings.ContainsAny(line, `/\`) {
-		return "", fmt.Errorf("%w: %s contains invalid filename", ErrFormat, path)
+		return "", mitErr(ErrFormat, "%s contains invalid filename", path)
 	}
 	return strings.TrimSuffix(line, "\n"), nil
 }

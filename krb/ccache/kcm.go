@@ -283,7 +283,7 @@ func resolveKCM(res string, o *options) (*CCache, error) {
 }
 
 func (k *kcmBackend) notFound() error {
-	return fmt.Errorf("%w: Credentials cache 'KCM:%s' not found", ErrNotFound, k.name)
+	return mitErr(ErrNotFound, "Credentials cache 'KCM:%s' not found", k.name)
 }
 
 func (k *kcmBackend) getPrincipal(c *kcmConn) (Principal, error) {

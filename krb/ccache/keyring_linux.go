@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,6 +74,14 @@ type keyringBackend struct {
 	anchor, coll, sub string
 }
 
+// lockThread pins the goroutine to its OS thread for one cache operation.
+// Linux keeps the process keyring in each thread's credentials, so a Go
+// thread created before the process keyring existed has a process keyring
+// of its own: possession through it (of a cache keyring being built, of a
+// persistent or user collection linked there as MIT does) holds only on the
+// thread that made the link.
+func lockThread() { runtime.LockOSThread() }
+
 func keyErr(what string, err error) error {
 	return fmt.Errorf("%w: %s: %w", ErrKeyring, what, err)
 }
@@ -87,6 +96,8 @@ func parseKeyringResidual(res string) (anchor, coll, sub string, hasSub bool) {
 }
 
 func resolveKeyring(res string) (*CCache, error) {
+	lockThread()
+	defer runtime.UnlockOSThread()
 	anchor, coll, sub, hasSub := parseKeyringResidual(res)
 	collID, err := keyringCollection(anchor, coll)
 	if err != nil {
@@ -150,7 +161,7 @@ func keyringCollection(anchor, coll string) (int, error) {
 		if coll != "" {
 			n, err := strconv.ParseInt(coll, 10, 32)
 			if err != nil {
-				return 0, fmt.Errorf("%w: %s", ErrKeyringUID, coll)
+				return 0, ErrKeyringUID
 			}
 			uid = int(n)
 		}
@@ -159,7 +170,7 @@ func keyringCollection(anchor, coll string) (int, error) {
 			p, err = sys.KEY_SPEC_USER_KEYRING, nil
 		}
 		if err != nil {
-			return 0, fmt.Errorf("%w: %s: %w", ErrKeyringUID, coll, err)
+			return 0, ErrKeyringUID
 		}
 		return findOrCreateKeyring(p, sys.KEY_SPEC_PROCESS_KEYRING, krccPersistentKR)
 	case "process":
@@ -169,7 +180,7 @@ func keyringCollection(anchor, coll string) (int, error) {
 	case "user":
 		anchorID, possess = sys.KEY_SPEC_USER_KEYRING, sys.KEY_SPEC_PROCESS_KEYRING
 	default:
-		return 0, fmt.Errorf("%w: %s", ErrKeyringAnchor, anchor)
+		return 0, ErrKeyringAnchor
 	}
 	return findOrCreateKeyring(anchorID, possess, krccCollPrefix+coll)
 }
@@ -259,10 +270,12 @@ func (k *keyringBackend) cacheID() (collID, cacheID int, err error) {
 }
 
 func (k *keyringBackend) notFound() error {
-	return fmt.Errorf("%w: Credentials cache keyring '%s:%s:%s' not found", ErrNotFound, k.anchor, k.coll, k.sub)
+	return mitErr(ErrNotFound, "Credentials cache keyring '%s:%s:%s' not found", k.anchor, k.coll, k.sub)
 }
 
 func (k *keyringBackend) principal() (Principal, error) {
+	lockThread()
+	defer runtime.UnlockOSThread()
 	_, cacheID, err := k.cacheID()
 	if err != nil {
 		return Principal{}, err
@@ -283,6 +296,8 @@ func (k *keyringBackend) principal() (Principal, error) {
 // read that lost a key or whose keyring is no longer the linked one starts
 // again.
 func (k *keyringBackend) read() (*Cache, error) {
+	lockThread()
+	defer runtime.UnlockOSThread()
 	for range 20 {
 		c, again, err := k.readKeys()
 		if !again {
@@ -376,6 +391,8 @@ func (k *keyringBackend) legacyName() bool {
 }
 
 func (k *keyringBackend) write(c *Cache) error {
+	lockThread()
+	defer runtime.UnlockOSThread()
 	princ, err := MarshalPrincipal(c.DefaultPrincipal)
 	if err != nil {
 		return err
@@ -458,7 +475,8 @@ func timeoutSecs(d time.Duration) int {
 }
 
 // addCredKey adds a credential key as MIT's add_cred_key: big_key, or user
-// when the kernel has no big_key type; user only for legacy caches.
+// when the kernel has no big_key type (EINVAL, ENODEV); user only for
+// legacy caches.
 func addCredKey(name string, payload []byte, cacheID int, legacy bool) (int, error) {
 	if !legacy {
 		id, err := sys.AddKey("big_key", name, payload, cacheID)
@@ -473,6 +491,8 @@ func addCredKey(name string, payload []byte, cacheID int, legacy bool) (int, err
 }
 
 func (k *keyringBackend) destroy() error {
+	lockThread()
+	defer runtime.UnlockOSThread()
 	collID, cacheID, err := k.cacheID()
 	if err != nil {
 		return err
@@ -488,6 +508,8 @@ func (k *keyringBackend) destroy() error {
 }
 
 func (k *keyringBackend) switchTo() error {
+	lockThread()
+	defer runtime.UnlockOSThread()
 	collID, err := keyringCollection(k.anchor, k.coll)
 	if err != nil {
 		return err
@@ -498,6 +520,8 @@ func (k *keyringBackend) switchTo() error {
 // listKeyring yields the primary (or the named subsidiary) first, then the
 // collection's other cache keyrings, as MIT's krcc_ptcursor_next.
 func listKeyring(res string) ([]*CCache, error) {
+	lockThread()
+	defer runtime.UnlockOSThread()
 	anchor, coll, sub, hasSub := parseKeyringResidual(res)
 	collID, err := keyringCollection(anchor, coll)
 	if err != nil {
@@ -537,6 +561,8 @@ func listKeyring(res string) ([]*CCache, error) {
 // newUniqueKeyring reserves a krb_ccache_XXXXXXXX keyring in the default
 // collection (or session:__krb5_unique__), as MIT's krcc_generate_new.
 func newUniqueKeyring(res string) (*CCache, error) {
+	lockThread()
+	defer runtime.UnlockOSThread()
 	anchor, coll, _, hasSub := parseKeyringResidual(res)
 	if hasSub {
 		return nil, fmt.Errorf("%w because default cache is already a subsidiary", ErrCannotCreate)
