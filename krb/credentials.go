@@ -43,8 +43,13 @@ type Credentials struct {
 	// login armored with this cache uses FAST from its first request.
 	FASTAvailable bool
 	// PAType is the preauthentication type the login used (0 for none);
-	// the ccache records it as MIT's pa_type.
+	// the ccache records it as MIT's pa_type, and a login given the cache
+	// with WithInputCCache uses only that type.
 	PAType int32
+	// CCConfig holds what the login's mechanisms stored for the next login
+	// (preauth.Callbacks.SetCCConfig); the ccache records it as MIT's
+	// pa_config_data.
+	CCConfig map[string]string
 }
 
 // HasFlag reports whether a ticket flag (gokrb5's iana/flags numbers,
@@ -178,6 +183,9 @@ func (c *Credentials) CCache() *ccache.Cache {
 	if c.PAType != 0 {
 		cc.SetConfig(paTypeConfigKey, &tgs, []byte(strconv.Itoa(int(c.PAType))))
 	}
+	if len(c.CCConfig) > 0 {
+		cc.SetConfig(paConfigDataKey, &tgs, encodePAConfigData(c.CCConfig))
+	}
 	return cc
 }
 
@@ -196,7 +204,7 @@ func (c *Credentials) Renewable() bool { return c.HasFlag(flags.Renewable) }
 
 // TGTFromCCache returns the ticket-granting ticket for realm
 // (krbtgt/REALM@REALM) held in a credential cache, with the cache's
-// fast_avail note.
+// fast_avail, pa_type and pa_config_data notes.
 func TGTFromCCache(cc *ccache.Cache, realm string) (*Credentials, error) {
 	tgs := ccPrincipal(TGSPrincipal(realm))
 	cred, ok := cc.Find(tgs)
@@ -204,7 +212,19 @@ func TGTFromCCache(cc *ccache.Cache, realm string) (*Credentials, error) {
 		return nil, fmt.Errorf("no ticket for %s in the credential cache", tgs)
 	}
 	v, _ := cc.Config(fastAvailConfigKey, &tgs)
+	var paType int32
+	if pt, ok := cc.Config(paTypeConfigKey, &tgs); ok {
+		if n, err := strconv.ParseInt(string(pt), 10, 32); err == nil {
+			paType = int32(n)
+		}
+	}
+	var ccConfig map[string]string
+	if d, ok := cc.Config(paConfigDataKey, &tgs); ok {
+		ccConfig = decodePAConfigData(d)
+	}
 	return &Credentials{
+		PAType:        paType,
+		CCConfig:      ccConfig,
 		Client:        Principal{Name: types.PrincipalName{NameType: cred.Client.NameType, NameString: cred.Client.Components}, Realm: cred.Client.Realm},
 		Server:        Principal{Name: types.PrincipalName{NameType: cred.Server.NameType, NameString: cred.Server.Components}, Realm: cred.Server.Realm},
 		SessionKey:    types.EncryptionKey{KeyType: cred.KeyType, KeyValue: cred.Key},

@@ -111,9 +111,12 @@ type Login struct {
 	offsetAuth bool            // the offset came from an armored (FAST) error
 	prepErr    map[int32]error // FillResponseSet failures this round, by PA type
 
-	// Cache configuration for mechanisms (MIT's pa_config_data).
+	// Cache configuration for mechanisms (MIT's pa_config_data), and the
+	// preauth type the input cache allows (MIT's allowed_preauth_type).
 	ccConfigIn  map[string]string
 	ccConfigOut map[string]string
+	inputPAType int32
+	skipTraced  map[int32]bool
 	tcpOnly     bool
 	started     bool
 	upgraded    bool // restarted once to use FAST after the KDC offered it
@@ -177,6 +180,7 @@ func newLogin(client string, o options) (*Login, error) {
 	if err := l.setServer(); err != nil {
 		return nil, err
 	}
+	l.readInputCCache()
 	l.mechs = l.o.mechanisms
 	if l.mechs == nil {
 		l.mechs = DefaultMechanisms()
@@ -438,6 +442,7 @@ func (l *Login) startExchange() (*KDCRequest, error) {
 	l.tried = make(map[int32]bool)
 	l.selected, l.allowed, l.noFall = 0, 0, false
 	l.asKey, l.keyByMod = nil, false
+	l.ccConfigOut = nil // what a failed mechanism stored (MIT's clear_cc_config_out_data)
 	l.etype, l.salt, l.s2k = l.etypes[0], l.defaultSalt(), ""
 	if err := l.newBody(); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"github.com/gokinit/gokinit/internal/safetext"
 	"time"
 
+	"github.com/gokinit/gokinit/krb/ccache"
 	"github.com/gokinit/gokinit/preauth"
 	"github.com/gokinit/gokinit/prompter"
 	"github.com/gokinit/gokinit/responder"
@@ -50,6 +51,7 @@ type options struct {
 	addresses    *bool
 	noChangePW   bool
 	expireCB     ExpireFunc
+	inCCache     *ccache.Cache
 }
 
 // WithConfig uses cfg instead of the krb5.conf files named by KRB5_CONFIG.

@@ -214,5 +214,6 @@ func renewReply(reply []byte, old *Credentials, nonce int) (*Credentials, error)
 	}
 	creds := newCredentials(rep, enc)
 	creds.KDCOffset, creds.FASTAvailable = old.KDCOffset, old.FASTAvailable
+	creds.PAType, creds.CCConfig = old.PAType, old.CCConfig
 	return creds, nil
 }

@@ -134,6 +134,9 @@ func (l *Login) finishKey(ctx context.Context, rep *asRep, strengthen *types.Enc
 	l.creds = newCredentials(rep, enc)
 	l.creds.FASTAvailable = fastAvail
 	l.creds.PAType = l.selected
+	if len(l.ccConfigOut) > 0 {
+		l.creds.CCConfig = l.ccConfigOut
+	}
 	if l.cfg.LibDefaults.KDCTimeSync != 0 {
 		// MIT's kdc_timesync: remember the KDC's clock (from authtime) in the cache.
 		l.creds.KDCOffset = enc.AuthTime.Sub(l.reqTime).Truncate(time.Second)

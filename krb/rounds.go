@@ -314,6 +314,11 @@ func (l *Login) processRound(ctx context.Context, last *KDCError) (*KDCRequest, 
 	case last != nil && last.Code == ErrCodeMorePreauthRequired:
 		return nil, last
 	}
+	if l.inputPAType != 0 {
+		if _, offered := preauth.Find(l.methodPA, l.inputPAType); !offered {
+			return nil, fmt.Errorf("%w: the input credential cache allows only preauth type %d, which the KDC did not offer (it offered %v)", ErrNoMechanism, l.inputPAType, paTypes(l.methodPA))
+		}
+	}
 	if _, ok := preauth.Find(l.methodPA, paFXFast); ok && l.fast == nil {
 		// MIT's KDC offers OTP and encrypted challenge only inside FAST:
 		// unarmored, it offers nothing but PA-FX-FAST.
@@ -358,6 +363,17 @@ func (l *Login) usable(t int32) (preauth.Mechanism, preauth.Request) {
 		return nil, nil
 	}
 	if l.kindOf(m, t) == preauth.Real && (l.tried[t] || (l.allowed != 0 && l.allowed != t)) {
+		return nil, nil
+	}
+	if l.kindOf(m, t) == preauth.Real && l.inputPAType != 0 && l.inputPAType != t {
+		// MIT's pa_type_allowed: the input cache says which type to use.
+		if !l.skipTraced[t] {
+			if l.skipTraced == nil {
+				l.skipTraced = make(map[int32]bool)
+			}
+			l.skipTraced[t] = true
+			l.trace("Skipping preauth type %d (%s): the input credential cache allows only type %d", t, m.Name(), l.inputPAType)
+		}
 		return nil, nil
 	}
 	return m, r
