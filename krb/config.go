@@ -179,6 +179,7 @@ func (c *Config) Bool(def bool, path ...string) bool {
 }
 
 // ErrProfileBadInteger is MIT's PROF_BAD_INTEGER.
+//lint:ignore ST1005 MIT's PROF_BAD_INTEGER message, verbatim
 var ErrProfileBadInteger = errors.New("Invalid integer value")
 
 // ParseInt reads an integer as MIT's profile_get_integer (parse_int): C's
@@ -232,6 +233,7 @@ func (c *Config) RealmBool(realm, name string, def bool) bool {
 
 // ErrConfigEnctypeNoSupport is MIT's KRB5_CONFIG_ETYPE_NOSUPP: an enctype
 // list in krb5.conf names no enctype MIT would use.
+//lint:ignore ST1005 MIT's KRB5_CONFIG_ETYPE_NOSUPP message, verbatim
 var ErrConfigEnctypeNoSupport = errors.New("No supported encryption types (config file error?)")
 
 // mitEnctype is a row of MIT 1.20's enctype table (lib/crypto/krb/etypes.c).

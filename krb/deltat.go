@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 ErrDeltatFormat is MIT's KRB5_DELTAT_BADFORMAT message, verbatim
+
 package krb
 
 import (

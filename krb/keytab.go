@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the keytab errors are MIT's com_err messages (KRB5_KT_*), verbatim
+
 package krb
 
 import (

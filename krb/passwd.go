@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the password-change errors are MIT's messages, verbatim
+
 package krb
 
 import (

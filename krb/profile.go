@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the profile errors are MIT's messages (prof_err.et), verbatim
+
 package krb
 
 import (

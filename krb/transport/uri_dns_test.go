@@ -94,7 +94,7 @@ func TestURIDiscoveryRealDNS(t *testing.T) {
 	// UDP only.
 	c.PerKDCWait = 100 * time.Millisecond
 	udpOnly := []Server{got[2]}
-	reply, err = c.ExchangeWith(ctx, "URI.TEST", udpOnly, req, true)
+	_, err = c.ExchangeWith(ctx, "URI.TEST", udpOnly, req, true)
 	require.ErrorIs(t, err, ErrKDCUnreachable, "a udp record is not asked over TCP")
 	reply, err = c.ExchangeWith(ctx, "URI.TEST", udpOnly, req, false)
 	require.NoError(t, err)
