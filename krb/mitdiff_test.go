@@ -304,3 +304,85 @@ func lineDiff(want, got string) string {
 	}
 	return b.String()
 }
+
+// FuzzConfigMatchesMIT feeds generated krb5.conf files to MIT's library
+// and to ours and fails on any difference. "@DIR@" in the input is the
+// file's directory, where the seeds' included files live; inputs that
+// include anything outside it are skipped (a device would never end).
+// Run with: go test -run '^$' -fuzz FuzzConfigMatchesMIT -parallel 1 ./krb
+func FuzzConfigMatchesMIT(f *testing.F) {
+	cases, _ := filepath.Glob("testdata/krb5conf/*/krb5.conf")
+	for _, c := range cases {
+		if b, err := os.ReadFile(c); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("include\t@DIR@/inc\n[libdefaults]\n v = 1\n"))
+	f.Add([]byte("[a]\n b = {\n  c = \"d\\te\"\n }*\n[a]*\n b = {\n }\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		mitdump(t)
+		dir := t.TempDir()
+		text := strings.ReplaceAll(string(b), "@DIR@", dir)
+		for _, line := range strings.Split(text, "\n") {
+			if strings.Contains(line, "include") && !strings.Contains(line, dir) || len(line) > 2000 && strings.Contains(line, "include") {
+				t.Skip("includes outside the test directory")
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "inc"), []byte("[libdefaults]\n v = inc\n[realms]\n R = {\n  kdc = k # c\n }\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "krb5.conf")
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want := runMITDump(t, []string{path})
+		cfg, err := LoadConfig(path)
+		if errors.Is(err, ErrProfileModule) {
+			t.Skip("profile modules: a deliberate difference")
+		}
+		if got := mitDump(cfg, err); got != want {
+			t.Errorf("input %q differs from MIT's library:\n%s", text, lineDiff(want, got))
+		}
+	})
+}
+
+// BenchmarkLoadConfigLargest reads the largest main file of the corpus that
+// loads (Debian's default krb5.conf with its drop-in directory), includes
+// and all.
+func BenchmarkLoadConfigLargest(b *testing.B) {
+	var largest string
+	var paths []string
+	var size int64
+	cases, _ := filepath.Glob("testdata/krb5conf/*/krb5.conf")
+	for _, c := range cases {
+		fi, err := os.Stat(c)
+		if err != nil || fi.Size() <= size {
+			continue
+		}
+		p := prepareCase(b, filepath.Dir(c))
+		if _, err := LoadConfig(p...); err == nil { // the largest that loads
+			largest, paths, size = filepath.Dir(c), p, fi.Size()
+		}
+	}
+	b.ReportAllocs()
+	b.Logf("%s (%d bytes)", filepath.Base(largest), size)
+	for b.Loop() {
+		if _, err := LoadConfig(paths...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseConfigText parses the same text without file access.
+func BenchmarkParseConfigText(b *testing.B) {
+	text, err := os.ReadFile("testdata/krb5conf/debian-default/krb5.conf")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseConfig(string(text)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
