@@ -131,3 +131,46 @@ func TestKeytabKVNOWrapMatchesMIT(t *testing.T) {
 	_, err = l.Run(ctx(t))
 	require.NoError(t, err, "as MIT's kinit: kvno 1 written after kvno 255 is the newer key")
 }
+
+// TestIncludedConfigMatchesMITKinit (issue 14, failures 1 to 3): the
+// realm's KDC comes from a file that "includedir<TAB>DIR" reads through a
+// symlink (as crypto-policies' drop-ins are), and default_ccache_name is
+// set both by a drop-in read from the first line and later by the main
+// file. MIT's kinit finds the KDC and writes the drop-in's cache (first
+// value wins); our parser must read the same, and our login get a ticket.
+func TestIncludedConfigMatchesMITKinit(t *testing.T) {
+	r, _ := testRealm(t)
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(dir+"/target", 0o755))
+	require.NoError(t, os.MkdirAll(dir+"/krb5.conf.d", 0o755))
+	require.NoError(t, os.WriteFile(dir+"/target/realm.conf", []byte("[realms]\n "+r.Name+" = {\n  kdc = "+r.KDCAddr+"\n }\n"), 0o644))
+	require.NoError(t, os.Symlink("../target/realm.conf", dir+"/krb5.conf.d/realm"))
+	require.NoError(t, os.WriteFile(dir+"/krb5.conf.d/ccache", []byte("[libdefaults]\n    default_ccache_name = FILE:"+dir+"/included_cc\n"), 0o644))
+	main := "includedir\t" + dir + "/krb5.conf.d/\n\n[libdefaults]\n default_realm = " + r.Name +
+		"\n dns_lookup_kdc = false\n dns_lookup_realm = false\n default_ccache_name = FILE:" + dir + "/main_cc\n"
+	require.NoError(t, os.WriteFile(dir+"/krb5.conf", []byte(main), 0o644))
+
+	kinit := r.Command("kinit", r.Principal("alice"))
+	var env []string
+	for _, e := range kinit.Env {
+		if !strings.HasPrefix(e, "KRB5CCNAME=") && !strings.HasPrefix(e, "KRB5_CONFIG=") {
+			env = append(env, e)
+		}
+	}
+	kinit.Env = append(env, "KRB5_CONFIG="+dir+"/krb5.conf")
+	kinit.Stdin = strings.NewReader(alicePW + "\n")
+	out, err := kinit.CombinedOutput()
+	require.NoError(t, err, "MIT kinit finds the KDC through includedir<TAB> and the symlink: %s", out)
+	assert.FileExists(t, dir+"/included_cc", "MIT's kinit writes the drop-in's cache")
+	assert.NoFileExists(t, dir+"/main_cc")
+
+	cfg, err := krb.LoadConfig(dir + "/krb5.conf")
+	require.NoError(t, err)
+	cc, _ := cfg.Value("libdefaults", "default_ccache_name")
+	assert.Equal(t, "FILE:"+dir+"/included_cc", cc, "first value wins, as MIT's")
+	assert.Equal(t, []string{r.KDCAddr}, cfg.Values("realms", r.Name, "kdc"))
+	l, err := krb.NewLogin("alice", krb.WithConfig(cfg), krb.WithPassword(alicePW))
+	require.NoError(t, err)
+	_, err = l.Run(ctx(t))
+	require.NoError(t, err)
+}

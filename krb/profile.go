@@ -131,7 +131,14 @@ type parseState struct {
 	// allowModule: a module directive is allowed (the first file of the
 	// list, not an included one).
 	allowModule bool
+	// includes counts the files included so far for one file of the list.
+	includes *int
 }
+
+// maxIncludes bounds the files one file of the list may include in all: a
+// file that includes itself twice would otherwise be read 2^depth times.
+// MIT has no bound and fails when it runs out of file descriptors.
+const maxIncludes = 1000
 
 // maxIncludeDepth bounds include nesting, so that a file including itself
 // is an error rather than a hang (MIT recurses until it runs out of file
@@ -349,6 +356,14 @@ func readIncluded(path string) (string, error) {
 // includeFile is MIT's parse_include_file: the file is parsed with its own
 // state into the same tree, where the directive stands.
 func (st *parseState) includeFile(path string) error {
+	if st.includes == nil {
+		st.includes = new(int)
+	}
+	*st.includes++
+	if *st.includes > maxIncludes {
+		return &ConfigError{File: st.file, Line: st.line, Err: ErrProfileIncludeFile,
+			Cause: fmt.Errorf("%s: more than %d files included", path, maxIncludes)}
+	}
 	if st.depth >= maxIncludeDepth {
 		return &ConfigError{File: st.file, Line: st.line, Err: ErrProfileIncludeFile,
 			Cause: fmt.Errorf("%s: includes nested more than %d deep", path, maxIncludeDepth)}
@@ -357,7 +372,7 @@ func (st *parseState) includeFile(path string) error {
 	if err != nil {
 		return &ConfigError{File: st.file, Line: st.line, Err: ErrProfileIncludeFile, Cause: err}
 	}
-	sub := &parseState{root: st.root, file: path, depth: st.depth + 1}
+	sub := &parseState{root: st.root, file: path, depth: st.depth + 1, includes: st.includes}
 	return sub.parseText(text)
 }
 

@@ -142,11 +142,8 @@ func parseHostPort(spec, rest string, defaultPort int) (Server, error) {
 	s := Server{Port: defaultPort}
 	host, port := rest, ""
 	switch {
-	case strings.HasPrefix(rest, "["):
+	case strings.HasPrefix(rest, "[") && strings.IndexByte(rest, ']') >= 0:
 		end := strings.IndexByte(rest, ']')
-		if end < 0 {
-			return Server{}, fmt.Errorf("kdc entry %q: missing ']'", spec)
-		}
 		// As MIT: a ':' after the ']' starts the port; anything else
 		// after it ("[::1] # v6") is ignored.
 		host, port = rest[1:end], ""
@@ -164,10 +161,16 @@ func parseHostPort(spec, rest string, defaultPort int) (Server, error) {
 		if i := strings.IndexAny(rest, " \t:"); i >= 0 && rest[i] != ':' {
 			rest = rest[:i]
 		}
-		if strings.Count(rest, ":") == 1 {
+		if strings.Count(rest, ":") == 1 || strings.HasPrefix(rest, "[") {
+			// "[" without "]" is part of a host name, as in MIT.
 			host, port, _ = strings.Cut(rest, ":")
 		} else {
 			host = rest
+		}
+	}
+	if strings.HasPrefix(host, "[") && port != "" {
+		if _, err := strconv.Atoi(port); err != nil {
+			return Server{}, fmt.Errorf("kdc entry %q: missing ']'", spec)
 		}
 	}
 	if host == "" {

@@ -48,6 +48,8 @@ func TestParseServer(t *testing.T) {
 		{"[::1]:750 # v6", Server{}, "bad port"},
 		{"[::1] # v6", Server{Host: "::1", Port: 88, Protocol: ProtocolAny}, ""},
 		{"[::1]:", Server{}, "bad port"},
+		{"[", Server{Host: "[", Port: 88, Protocol: ProtocolAny}, ""},
+		{"[kdc:750", Server{Host: "[kdc", Port: 750, Protocol: ProtocolAny}, ""},
 	}
 	for _, tt := range tests {
 		got, err := ParseServer(tt.in, DefaultPort)
