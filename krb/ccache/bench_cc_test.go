@@ -25,9 +25,11 @@ func BenchmarkWriteRead(b *testing.B) {
 			b.Cleanup(func() { destroyKeyringCollection("session", coll) })
 			return "KEYRING:session:" + coll, nil
 		}},
-		{TypeKCM, func(b *testing.B) (string, []Option) {
-			k := sharedKCMB(b)
-			return "KCM:", []Option{WithKCMSocket(k)}
+		{"KCM-sssd", func(b *testing.B) (string, []Option) {
+			return "KCM:", []Option{WithKCMSocket(sssdKCM.get(b).Socket)}
+		}},
+		{"KCM-heimdal", func(b *testing.B) (string, []Option) {
+			return "KCM:", []Option{WithKCMSocket(heimdalKCM.get(b).Socket)}
 		}},
 	}
 	for _, c := range cases {

@@ -1,6 +1,21 @@
-// Package ccache reads and writes MIT Kerberos FILE credential caches.
+// Package ccache is MIT krb5's credential cache layer in Go: names and
+// collections (Resolve, DefaultName, Collection) over the cache types MIT's
+// tools share on Linux, FILE, DIR, KEYRING and KCM, plus MEMORY for one
+// process. Caches written here are read by MIT's klist, kswitch, kdestroy
+// and kvno, and caches MIT writes are read here, for every type.
 //
-// The on-disk layout is the one described in MIT's "Credential cache file
+// The types are MIT's own formats and protocols (cc_file.c, cc_dir.c,
+// cc_keyring.c, cc_kcm.c), which no Go library implements with MIT's
+// layout; they are written here from MIT's documentation and behaviour,
+// with golang.org/x/sys/unix for the keyctl calls. gokrb5's credentials
+// package reads FILE caches only and writes none.
+//
+// A cache's contents move as one Cache value: CCache.Read returns every
+// entry and CCache.Write replaces them all in one step where the type
+// allows it (see CCache.Write), which is what kinit needs.
+//
+// The FILE layout (also the encoding of principals and credentials in
+// KEYRING keys and KCM messages) is the one described in MIT's "Credential cache file
 // format" document (doc/formats/ccache_file_format.rst, published at
 // https://web.mit.edu/kerberos/krb5-latest/doc/formats/ccache_file_format.html)
 // and implemented by MIT's src/lib/krb5/ccache/cc_file.c and ccmarshal.c:

@@ -18,36 +18,43 @@ import (
 // ccType is one cache type under test: a fresh collection name and the
 // krb5.conf lines MIT's tools need to reach it.
 type ccType struct {
-	name       string
+	name, typ  string
 	collection func(t *testing.T) string
+	kcm        func(t testing.TB) *krbtest.KCM // the KCM daemon, for KCM types
+}
+
+// sharedDaemon starts a KCM daemon once for the package's tests.
+type sharedDaemon struct {
+	once      sync.Once
+	kcm       *krbtest.KCM
+	err       error
+	available func() (bool, string)
+	start     func() (*krbtest.KCM, error)
+}
+
+func (d *sharedDaemon) get(t testing.TB) *krbtest.KCM {
+	t.Helper()
+	if ok, reason := d.available(); !ok {
+		krbtest.SkipOrFail(t, reason)
+	}
+	d.once.Do(func() { d.kcm, d.err = d.start() })
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	return d.kcm
 }
 
 var (
-	kcmOnce sync.Once
-	kcmd    *krbtest.KCM
-	kcmErr  error
+	sssdKCM    = &sharedDaemon{available: krbtest.KCMAvailable, start: krbtest.StartKCM}
+	heimdalKCM = &sharedDaemon{available: krbtest.HeimdalKCMAvailable, start: krbtest.StartHeimdalKCM}
 )
-
-// sharedKCM starts one sssd-kcm for the package's tests.
-func sharedKCM(t testing.TB) *krbtest.KCM {
-	t.Helper()
-	if ok, reason := krbtest.KCMAvailable(); !ok {
-		krbtest.SkipOrFail(t, reason)
-	}
-	kcmOnce.Do(func() { kcmd, kcmErr = krbtest.StartKCM() })
-	if kcmErr != nil {
-		t.Fatal(kcmErr)
-	}
-	return kcmd
-}
-
-// sharedKCMB returns the shared daemon's socket.
-func sharedKCMB(b *testing.B) string { return sharedKCM(b).Socket }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if kcmd != nil {
-		kcmd.Close()
+	for _, d := range []*sharedDaemon{sssdKCM, heimdalKCM} {
+		if d.kcm != nil {
+			d.kcm.Close()
+		}
 	}
 	krbtest.CloseShared()
 	os.Exit(code)
@@ -67,10 +74,21 @@ var keyringSeq struct {
 	n int
 }
 
+func kcmType(name string, d *sharedDaemon) ccType {
+	return ccType{name: name, typ: TypeKCM, kcm: d.get, collection: func(t *testing.T) string {
+		k := d.get(t)
+		// One daemon serves all tests: start from an empty collection.
+		for _, c := range mustList(t, NewCollection("KCM:", WithKCMSocket(k.Socket))) {
+			c.Destroy()
+		}
+		return "KCM:"
+	}}
+}
+
 func collectionTypes() []ccType {
 	return []ccType{
-		{name: TypeDir, collection: func(t *testing.T) string { return "DIR:" + filepath.Join(t.TempDir(), "cc") }},
-		{name: TypeKeyring, collection: func(t *testing.T) string {
+		{name: TypeDir, typ: TypeDir, collection: func(t *testing.T) string { return "DIR:" + filepath.Join(t.TempDir(), "cc") }},
+		{name: TypeKeyring, typ: TypeKeyring, collection: func(t *testing.T) string {
 			keyringUsable(t)
 			keyringSeq.Lock()
 			keyringSeq.n++
@@ -80,15 +98,9 @@ func collectionTypes() []ccType {
 			t.Cleanup(func() { destroyKeyringCollection("session", coll) })
 			return "KEYRING:session:" + coll
 		}},
-		{name: TypeKCM, collection: func(t *testing.T) string {
-			sharedKCM(t)
-			// One daemon serves all tests: start from an empty collection.
-			for _, c := range mustList(t, NewCollection("KCM:", WithKCMSocket(kcmd.Socket))) {
-				c.Destroy()
-			}
-			return "KCM:"
-		}},
-		{name: TypeMemory, collection: func(t *testing.T) string { return "MEMORY:" + t.Name() }},
+		kcmType("KCM-sssd", sssdKCM),
+		kcmType("KCM-heimdal", heimdalKCM),
+		{name: TypeMemory, typ: TypeMemory, collection: func(t *testing.T) string { return "MEMORY:" + t.Name() }},
 	}
 }
 
@@ -99,9 +111,9 @@ func mustList(t *testing.T, c *Collection) []*CCache {
 	return l
 }
 
-func (ct ccType) options() []Option {
-	if ct.name == TypeKCM && kcmd != nil {
-		return []Option{WithKCMSocket(kcmd.Socket)}
+func (ct ccType) options(t testing.TB) []Option {
+	if ct.kcm != nil {
+		return []Option{WithKCMSocket(ct.kcm(t).Socket)}
 	}
 	return nil
 }
@@ -128,11 +140,11 @@ func TestCollections(t *testing.T) {
 	for _, ct := range collectionTypes() {
 		t.Run(ct.name, func(t *testing.T) {
 			defName := ct.collection(t)
-			opts := ct.options()
+			opts := ct.options(t)
 			coll := NewCollection(defName, opts...)
 			def, err := coll.Default()
 			noErr(t, err, "Default")
-			eq(t, def.Type(), ct.name)
+			eq(t, def.Type(), ct.typ)
 			_, err = def.Read()
 			isErr(t, err, ErrNotFound, "empty default")
 
@@ -141,13 +153,13 @@ func TestCollections(t *testing.T) {
 			got, err := def.Read()
 			noErr(t, err, "Read")
 			alice.Version = 4
-			if ct.name == TypeKeyring || ct.name == TypeKCM {
+			if ct.typ == TypeKeyring || ct.typ == TypeKCM {
 				// Keyrings and sssd keep no order among credentials, for
 				// MIT either.
 				sortCreds(got)
 				sortCreds(alice)
 			}
-			if ct.name == TypeKCM {
+			if ct.typ == TypeKCM {
 				alice.KDCOffset = alice.KDCOffset.Truncate(time.Second) // KCM keeps seconds
 			}
 			eq(t, got, alice, "read back")
@@ -181,7 +193,7 @@ func TestCollections(t *testing.T) {
 				mp, _ := m.Principal()
 				eq(t, mp, pc.DefaultPrincipal)
 			}
-			if ct.name == TypeMemory {
+			if ct.typ == TypeMemory {
 				return // no primary to switch
 			}
 			list := mustList(t, coll)
@@ -210,7 +222,7 @@ func TestCollections(t *testing.T) {
 func TestConcurrentWrites(t *testing.T) {
 	for _, ct := range collectionTypes() {
 		t.Run(ct.name, func(t *testing.T) {
-			cc, err := Resolve(ct.collection(t), ct.options()...)
+			cc, err := Resolve(ct.collection(t), ct.options(t)...)
 			noErr(t, err)
 			noErr(t, cc.Write(principalCache(t, "p0")))
 			var wg sync.WaitGroup
@@ -223,7 +235,7 @@ func TestConcurrentWrites(t *testing.T) {
 				}()
 				go func() {
 					defer wg.Done()
-					if ct.name == TypeKCM && noReplace(kcmd.Socket) {
+					if ct.kcm != nil && noReplace(ct.kcm(t).Socket) {
 						// Without REPLACE a KCM write is INITIALIZE and
 						// STOREs, which a reader may see half done.
 						errs <- nil
@@ -305,16 +317,16 @@ func mitTool(t *testing.T, ccname, libdefaults, tool string, args ...string) (st
 // collections we wrote, and we on what kswitch and kdestroy did.
 func TestMITReadsCollections(t *testing.T) {
 	for _, ct := range collectionTypes() {
-		if ct.name == TypeMemory {
+		if ct.typ == TypeMemory {
 			continue
 		}
 		t.Run(ct.name, func(t *testing.T) {
 			defName := ct.collection(t)
 			lib := ""
-			if ct.name == TypeKCM {
-				lib = kcmd.Libdefaults()
+			if ct.kcm != nil {
+				lib = ct.kcm(t).Libdefaults()
 			}
-			coll := NewCollection(defName, ct.options()...)
+			coll := NewCollection(defName, ct.options(t)...)
 			def, err := coll.Default()
 			noErr(t, err)
 			noErr(t, def.Write(principalCache(t, "alice")))

@@ -156,10 +156,6 @@ func (k *kcmConn) call(op int, args ...[]byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: reply of %d bytes", ErrKCMReply, length)
 	}
 	if code := int32(binary.BigEndian.Uint32(hdr[4:])); code != 0 {
-		if op == kcmOpReplace && code == codeFCCInternal {
-			// sssd 2.8 answers an opcode it has no handler for so.
-			return nil, errKCMUnsupported
-		}
 		return nil, kcmStatus(op, code)
 	}
 	body := make([]byte, length)
@@ -181,7 +177,9 @@ func parseKCMReply(op int, body []byte) ([]byte, error) {
 }
 
 func kcmStatus(op int, code int32) error {
-	if code == codeCCNoSupp {
+	// sssd 2.8 and Heimdal's kcm answer an opcode they have no handler for
+	// with KRB5_FCC_INTERNAL; MIT's extensions are the ones they may lack.
+	if code == codeCCNoSupp || code == codeFCCInternal && op >= kcmOpGetCredList {
 		return errKCMUnsupported
 	}
 	return &KCMError{Op: op, Code: code}

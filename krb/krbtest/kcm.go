@@ -22,6 +22,10 @@ import (
 // caches and its socket appears, seen from outside, in the daemon's Dir.
 // That takes root (CAP_SYS_ADMIN), as sssd-kcm itself expects.
 
+// Heimdal's kcm (package heimdal-kcm, unpacked into HeimdalRoot beside its
+// KDC) binds the same compiled-in socket, whatever --socket-path says, and
+// keeps its caches in memory; StartHeimdalKCM runs it the same way.
+
 // kcmPaths are sssd-kcm's binary and its compiled-in directories.
 var kcmPaths = struct {
 	binary, runDir, stateDir, socketName string
@@ -40,14 +44,26 @@ type KCM struct {
 
 // KCMAvailable reports whether StartKCM can run, and if not a one-line reason.
 func KCMAvailable() (ok bool, reason string) {
+	return kcmAvailable("sssd-kcm", kcmPaths.binary, kcmInstallHint)
+}
+
+func heimdalKCMBin() string { return filepath.Join(HeimdalRoot(), "usr/sbin/kcm") }
+
+// HeimdalKCMAvailable reports whether StartHeimdalKCM can run, and if not a
+// one-line reason.
+func HeimdalKCMAvailable() (ok bool, reason string) {
+	return kcmAvailable("Heimdal's kcm", heimdalKCMBin(), "run scripts/install-deps (it unpacks heimdal-kcm into "+HeimdalRoot()+")")
+}
+
+func kcmAvailable(what, bin, hint string) (bool, string) {
 	if runtime.GOOS != "linux" {
-		return false, "krbtest: sssd-kcm runs on Linux only"
+		return false, "krbtest: " + what + " runs on Linux only here"
 	}
-	if !isExecutable(kcmPaths.binary) {
-		return false, "krbtest: sssd-kcm not found (" + kcmPaths.binary + "); " + kcmInstallHint
+	if !isExecutable(bin) {
+		return false, "krbtest: " + what + " not found (" + bin + "); " + hint
 	}
 	if os.Geteuid() != 0 {
-		return false, "krbtest: sssd-kcm needs root for its private mount namespace"
+		return false, "krbtest: " + what + " needs root for its private mount namespace"
 	}
 	return true, ""
 }
@@ -67,12 +83,38 @@ func NewKCM(tb testing.TB) *KCM {
 	return k
 }
 
+// NewHeimdalKCM is NewKCM with Heimdal's kcm.
+func NewHeimdalKCM(tb testing.TB) *KCM {
+	tb.Helper()
+	if ok, reason := HeimdalKCMAvailable(); !ok {
+		SkipOrFail(tb, reason)
+	}
+	k, err := StartHeimdalKCM()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { k.Close() })
+	return k
+}
+
 // StartKCM starts sssd-kcm (as uid 0, logging to Dir/sssd_kcm.out) and waits
 // until its socket accepts connections. The caller must Close it.
 func StartKCM() (*KCM, error) {
 	if ok, reason := KCMAvailable(); !ok {
 		return nil, errors.New(reason)
 	}
+	return startKCM("sssd_kcm", kcmPaths.binary+" --uid 0 --gid 0 --logger=stderr")
+}
+
+// StartHeimdalKCM starts Heimdal's kcm as StartKCM starts sssd-kcm.
+func StartHeimdalKCM() (*KCM, error) {
+	if ok, reason := HeimdalKCMAvailable(); !ok {
+		return nil, errors.New(reason)
+	}
+	return startKCM("kcm", shellQuote(heimdalKCMBin()))
+}
+
+func startKCM(name, command string) (*KCM, error) {
 	dir, err := os.MkdirTemp("", "krbtest-kcm-")
 	if err != nil {
 		return nil, fmt.Errorf("krbtest: %w", err)
@@ -88,21 +130,21 @@ func StartKCM() (*KCM, error) {
 	if err != nil {
 		runDir = kcmPaths.runDir
 	}
-	out, err := os.Create(filepath.Join(dir, "sssd_kcm.out"))
+	out, err := os.Create(filepath.Join(dir, name+".out"))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("krbtest: %w", err)
 	}
 	defer out.Close()
-	script := fmt.Sprintf("mount --bind %s %s && mount --bind %s %s && exec %s --uid 0 --gid 0 --logger=stderr",
+	script := fmt.Sprintf("mount --bind %s %s && mount --bind %s %s && exec %s",
 		shellQuote(filepath.Join(dir, "run")), shellQuote(runDir),
-		shellQuote(filepath.Join(dir, "lib")), shellQuote(kcmPaths.stateDir), kcmPaths.binary)
+		shellQuote(filepath.Join(dir, "lib")), shellQuote(kcmPaths.stateDir), command)
 	cmd := exec.Command("/bin/sh", "-c", script)
 	cmd.Stdout, cmd.Stderr = out, out
 	attr := sysProcAttr()
 	attr.Unshareflags = syscall.CLONE_NEWNS // Go makes the new namespace's mounts private
 	cmd.SysProcAttr = attr
-	p, err := startProcess("sssd_kcm", cmd)
+	p, err := startProcess(name, cmd)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -119,12 +161,12 @@ func StartKCM() (*KCM, error) {
 		case <-p.done:
 			b, _ := os.ReadFile(out.Name())
 			os.RemoveAll(dir)
-			return nil, fmt.Errorf("krbtest: sssd_kcm exited: %v: %s", p.waitErr, strings.TrimSpace(string(b)))
+			return nil, fmt.Errorf("krbtest: %s exited: %v: %s", name, p.waitErr, strings.TrimSpace(string(b)))
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			k.Close()
-			return nil, fmt.Errorf("krbtest: sssd_kcm did not listen on %s within 15s", k.Socket)
+			return nil, fmt.Errorf("krbtest: %s did not listen on %s within 15s", name, k.Socket)
 		}
 	}
 }
