@@ -64,8 +64,21 @@ var pageTemplates = map[string]string{
 <h1>Sign in as {{.Principal}}</h1>
 {{range .Problems}}<p class="error">{{.}}</p>{{end}}
 {{if .Several}}<p class="hint" id="several">The KDC offers several ways to sign in: fill in the one you have.</p>{{end}}
+{{with .Notice}}<p class="notice" id="notice">{{.}}</p>{{end}}
 <form method="post" action="/answer" autocomplete="off">
   <input type="hidden" name="round" value="{{.Round}}">
+  {{with .NewPassword}}
+  <fieldset id="new-password">
+    <legend>Your password has expired</legend>
+    <p class="notice" id="new-password-banner">{{.Banner}}</p>
+    {{with .Rejected}}<p class="error" id="new-password-rejected">{{.}}</p>{{end}}
+    <label for="new_password">Enter new password</label>
+    <input type="password" id="new_password" name="new_password" autocomplete="new-password" autofocus>
+    <label for="new_password_again">Enter it again</label>
+    <input type="password" id="new_password_again" name="new_password_again" autocomplete="new-password">
+    {{with .TriesLeft}}<p class="hint" id="tries-left">{{.}} {{if eq . 1}}try{{else}}tries{{end}} left</p>{{end}}
+  </fieldset>
+  {{end}}
   {{if .Password}}
   <label for="password" id="password-label">Password for {{.Principal}}</label>
   <input type="password" id="password" name="password" autocomplete="current-password" autofocus>
@@ -118,6 +131,7 @@ var pageTemplates = map[string]string{
 	"success": `{{define "title"}}Signed in{{end}}
 {{define "content"}}
 <h1 class="ok">Signed in</h1>
+{{with .Warning}}<p class="notice" id="expiry-warning">{{.}}</p>{{end}}
 <dl>
   <dt>Client</dt><dd id="principal">{{.Client}}</dd>
   <dt>Ticket for</dt><dd id="server">{{.Server}}</dd>

@@ -54,6 +54,7 @@ type session struct {
 	questions *responder.ResponseSet // the round waiting for answers, or nil
 	creds     *krb.Credentials       // set on success
 	err       string                 // set on failure
+	notice    string                 // shown with the questions once (a mismatched new password)
 	expires   time.Time              // guarded by Server.mu
 }
 
@@ -205,11 +206,13 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	defer se.mu.Unlock()
 	switch {
 	case se.creds != nil:
-		s.render(w, "success", newSuccessView(se.creds))
+		s.render(w, "success", newSuccessView(se.creds, s.now()))
 	case se.err != "":
 		s.render(w, "failure", failureView{User: se.user, Error: se.err})
 	case se.questions != nil:
-		s.render(w, "questions", newQuestionsView(se.login.Client().String(), se.round, se.questions))
+		v := newQuestionsView(se.login.Client().String(), se.round, se.questions)
+		v.Notice, se.notice = se.notice, ""
+		s.render(w, "questions", v)
 	default:
 		s.render(w, "failure", failureView{User: se.user, Error: "the login is in an unexpected state"})
 	}
@@ -269,7 +272,11 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	if err := applyAnswers(se.questions, r.PostForm); err != nil {
+	if err := applyAnswers(se.questions, r.PostForm); errors.Is(err, errMismatch) {
+		// Typed differently twice: ask again, the login untouched (no
+		// attempt is used up, nothing reaches the kpasswd server).
+		se.notice = "The new passwords do not match. Please type them again."
+	} else if err != nil {
 		se.abort()
 		se.questions, se.err = nil, err.Error()
 	} else {
@@ -313,9 +320,24 @@ func (se *session) abort() {
 	}
 }
 
+// errMismatch: the new password and its repetition differ.
+var errMismatch = errors.New("the new passwords do not match")
+
 // applyAnswers copies the form's answers onto the round's questions. A field
 // left empty leaves its question unanswered.
 func applyAnswers(rs *responder.ResponseSet, form url.Values) error {
+	if rs.Asked(responder.QuestionNewPassword) {
+		// An expired password: the page asks twice, as MIT's prompts do,
+		// and compares here; the engine gets the new password once.
+		if form.Get("new_password") != form.Get("new_password_again") {
+			return errMismatch
+		}
+		if v := form.Get("new_password"); v != "" {
+			if err := responder.SetNewPassword(rs, v); err != nil {
+				return err
+			}
+		}
+	}
 	if v := form.Get("password"); v != "" {
 		if err := responder.SetPassword(rs, v); err != nil {
 			return err
@@ -382,7 +404,7 @@ func otherQuestions(rs *responder.ResponseSet) []string {
 	var out []string
 	for _, q := range rs.Questions() {
 		switch q {
-		case responder.QuestionPassword, responder.QuestionOTP, responder.QuestionPKINIT:
+		case responder.QuestionPassword, responder.QuestionOTP, responder.QuestionPKINIT, responder.QuestionNewPassword:
 		default:
 			out = append(out, q)
 		}
@@ -403,15 +425,18 @@ type failureView struct {
 }
 
 type successView struct {
+	Warning                                 string // the password expires soon (MIT's wording)
 	Client, Server                          string
 	AuthTime, StartTime, EndTime, RenewTill string
 	Lifetime                                string
 	Flags                                   []string
 }
 
-func newSuccessView(c *krb.Credentials) successView {
+func newSuccessView(c *krb.Credentials, now time.Time) successView {
 	const layout = "2006-01-02 15:04:05 MST"
+	warning, _ := krb.ExpiryWarning(c.PasswordExpires, c.ExpiryFromLastReq, now)
 	v := successView{
+		Warning:   warning,
 		Client:    c.Client.String(),
 		Server:    c.Server.String(),
 		AuthTime:  c.AuthTime.Local().Format(layout),
@@ -438,14 +463,23 @@ func newSuccessView(c *krb.Credentials) successView {
 }
 
 type questionsView struct {
-	Principal string
-	Round     int
-	Password  bool
-	OTP       *otpView
-	PKINIT    []pkinitView
-	Other     []otherView
-	Problems  []string // challenges the page could not read
-	Several   bool     // more than one way to sign in is offered
+	Principal   string
+	Round       int
+	Notice      string
+	Password    bool
+	NewPassword *newPasswordView
+	OTP         *otpView
+	PKINIT      []pkinitView
+	Other       []otherView
+	Problems    []string // challenges the page could not read
+	Several     bool     // more than one way to sign in is offered
+}
+
+// newPasswordView is the new_password question: the password has expired.
+type newPasswordView struct {
+	Banner    string // MIT's: "Password expired.  You must change it now." or why the last one was refused
+	Rejected  string // the kpasswd server's reason for refusing the last one
+	TriesLeft int
 }
 
 type otpView struct {
@@ -474,6 +508,17 @@ type otherView struct {
 
 func newQuestionsView(principal string, round int, rs *responder.ResponseSet) questionsView {
 	v := questionsView{Principal: principal, Round: round, Password: rs.Asked(responder.QuestionPassword)}
+	if raw, ok := rs.Challenge(responder.QuestionNewPassword); ok {
+		c, err := responder.ParseNewPasswordChallenge(raw)
+		if err != nil {
+			v.Problems = append(v.Problems, err.Error())
+		}
+		v.NewPassword = &newPasswordView{Banner: strings.TrimSpace(c.Banner), TriesLeft: c.TriesLeft}
+		if c.ResultCode != 0 {
+			v.NewPassword.Banner = "The new password was refused. Please choose another one."
+			v.NewPassword.Rejected = c.ResultText
+		}
+	}
 	if c, ok, err := responder.OTPChallengeOf(rs); err != nil {
 		v.Problems = append(v.Problems, err.Error())
 	} else if ok {
