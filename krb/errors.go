@@ -244,3 +244,12 @@ var errorText = map[int32]string{
 	91: "More preauthentication data is required",
 	93: "An unsupported critical FAST option was requested",
 }
+
+// preauthFailedError is MIT's KRB5_PREAUTH_FAILED wrapping the first
+// error of a real mechanism when none could answer the KDC's request for
+// preauthentication (preauth2.c process_pa_data): "Pre-authentication
+// failed: Cannot read password". It unwraps to that first error.
+type preauthFailedError struct{ err error }
+
+func (e *preauthFailedError) Error() string { return "Pre-authentication failed: " + e.err.Error() }
+func (e *preauthFailedError) Unwrap() error { return e.err }

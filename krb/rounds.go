@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gokinit/gokinit/preauth"
+	"github.com/gokinit/gokinit/prompter"
 	"github.com/gokinit/gokinit/responder"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
@@ -287,6 +288,11 @@ func (l *Login) processRound(ctx context.Context, last *KDCError) (*KDCRequest, 
 			l.mechCalls++
 			out, err := req.Process(ctx, cb, input(pa))
 			if err != nil {
+				if errors.Is(err, prompter.ErrInterrupted) {
+					// As MIT: no other mechanism runs after Ctrl-C at a
+					// prompt, and the interrupt is reported as such.
+					return nil, err
+				}
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
@@ -308,7 +314,7 @@ func (l *Login) processRound(ctx context.Context, last *KDCError) (*KDCRequest, 
 	}
 	switch {
 	case firstErr != nil:
-		return nil, firstErr
+		return nil, &preauthFailedError{firstErr}
 	case last != nil && last.Code == ErrCodePreauthFailed:
 		return nil, l.failure(last)
 	case last != nil && last.Code == ErrCodeMorePreauthRequired:

@@ -1,30 +1,39 @@
 package prompter
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 
-	"golang.org/x/term"
+	"github.com/gokinit/gokinit/internal/lineread"
 )
 
-// ErrNoInput means the prompter's input ended before a reply was read.
-var ErrNoInput = errors.New("prompter: no more input")
+// ErrNoInput means the prompter's input ended (Ctrl-D at a terminal, end of
+// a piped standard input) before a reply was read: there is no answer, and
+// nothing is sent to the KDC. Its text is MIT's for KRB5_LIBOS_CANTREADPWD,
+// "Cannot read password".
+var ErrNoInput = lineread.ErrNoInput
 
-// Terminal prompts on a terminal: hidden replies are read without echo when
-// In is a terminal, and as plain lines otherwise (so a password can be piped
-// in, as with MIT's kinit).
+// ErrInterrupted means the read was interrupted: Ctrl-C (SIGINT) at the
+// prompt, or the context was cancelled. Its text is MIT's for
+// KRB5_LIBOS_PWDINTR, "Password read interrupted"; when the context was
+// cancelled the error also matches context.Canceled (or the cause).
+var ErrInterrupted = lineread.ErrInterrupted
+
+// Terminal prompts on a terminal as MIT's krb5_prompter_posix does: hidden
+// replies are read without echo when In is a terminal (echo is restored
+// whatever happens), and as plain lines otherwise (so a password can be
+// piped in). Input is read unbuffered, one line per prompt, so nothing
+// after the reply is consumed. Ctrl-C during a read, or a cancelled
+// context, returns ErrInterrupted at once; end of input returns
+// ErrNoInput.
 type Terminal struct {
 	In  *os.File  // where replies come from; os.Stdin when nil
 	Out io.Writer // where prompts go; os.Stdout when nil, as MIT's krb5_prompter_posix
 
-	once   sync.Once
-	reader *bufio.Reader // buffered, kept across prompts so piped lines are not lost
+	mu sync.Mutex // one prompt at a time
 }
 
 // NewTerminal returns a prompter on standard input and standard output.
@@ -33,6 +42,8 @@ func NewTerminal() *Terminal { return &Terminal{} }
 // Prompt prints the name and banner when set, then each prompt followed by
 // ": ", and reads one line per prompt.
 func (t *Terminal) Prompt(ctx context.Context, name, banner string, prompts []Prompt) ([]string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	in, out := t.In, t.Out
 	if in == nil {
 		in = os.Stdin
@@ -40,7 +51,6 @@ func (t *Terminal) Prompt(ctx context.Context, name, banner string, prompts []Pr
 	if out == nil {
 		out = os.Stdout
 	}
-	t.once.Do(func() { t.reader = bufio.NewReader(in) })
 	if name != "" {
 		fmt.Fprintln(out, name)
 	}
@@ -49,24 +59,11 @@ func (t *Terminal) Prompt(ctx context.Context, name, banner string, prompts []Pr
 	}
 	replies := make([]string, 0, len(prompts))
 	for _, p := range prompts {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		fmt.Fprintf(out, "%s: ", p.Text)
-		var (
-			line string
-			err  error
-		)
-		if p.Hidden && term.IsTerminal(int(in.Fd())) {
-			var b []byte
-			b, err = term.ReadPassword(int(in.Fd()))
-			line = string(b)
-		} else {
-			line, err = t.readLine()
-		}
+		line, err := lineread.ReadLine(ctx, in, lineread.Options{Hidden: p.Hidden, CatchInterrupt: true})
 		if p.Hidden {
 			// The typed newline was not echoed; MIT's prompter ends the
-			// line itself, terminal or not.
+			// line itself, terminal or not, answered or not.
 			fmt.Fprintln(out)
 		}
 		if err != nil {
@@ -75,15 +72,4 @@ func (t *Terminal) Prompt(ctx context.Context, name, banner string, prompts []Pr
 		replies = append(replies, line)
 	}
 	return replies, nil
-}
-
-func (t *Terminal) readLine() (string, error) {
-	line, err := t.reader.ReadString('\n')
-	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
-		if errors.Is(err, io.EOF) {
-			return "", ErrNoInput
-		}
-		return "", err
-	}
-	return strings.TrimRight(line, "\r\n"), nil
 }

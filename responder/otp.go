@@ -98,15 +98,55 @@ func marshalMIT(v any) (string, error) {
 	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n"))), nil
 }
 
-// ParseOTPAnswer decodes the answer JSON of the "otp" question. It never
-// includes the answer's text in its error, which may hold a token value.
+// ParseOTPAnswer decodes the answer JSON of the "otp" question: an object
+// with "tokeninfo" (a number, required, as MIT's preauth_otp.c reads it)
+// and optional "value" and "pin" strings. Anything of another type (null,
+// an array, a number for the value) is refused, so that a malformed answer
+// never reaches the KDC as an OTP. It never includes the answer's text in
+// its error, which may hold a token value.
 func ParseOTPAnswer(answer string) (*OTPAnswer, error) {
+	bad := fmt.Errorf("responder: the otp answer is not valid JSON of the form {\"tokeninfo\":N,\"value\":...,\"pin\":...}")
+	fields, ok := jsonObject(answer)
+	if !ok || jsonKind(fields["tokeninfo"]) != '0' {
+		return nil, bad
+	}
+	for _, k := range []string{"value", "pin"} {
+		if raw, present := fields[k]; present && jsonKind(raw) != '"' {
+			return nil, bad
+		}
+	}
 	var a OTPAnswer
 	if err := json.Unmarshal([]byte(answer), &a); err != nil {
-		return nil, fmt.Errorf("responder: the otp answer is not valid JSON of the form {\"tokeninfo\":N,\"value\":...,\"pin\":...}")
+		return nil, bad
 	}
 	if a.TokenInfo < 0 {
 		return nil, fmt.Errorf("responder: the otp answer names token %d", a.TokenInfo)
 	}
 	return &a, nil
+}
+
+// jsonObject decodes s as one JSON object, keeping its members raw; null
+// and every other kind of value are refused.
+func jsonObject(s string) (map[string]json.RawMessage, bool) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// jsonKind returns the kind of a raw JSON value by its first byte: '"' for
+// a string, '0' for a number, '{', '[', 't'/'f', 'n' (null), or 0 when
+// absent.
+func jsonKind(raw json.RawMessage) byte {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 {
+		return 0
+	}
+	switch c := raw[0]; {
+	case c == '-' || (c >= '0' && c <= '9'):
+		return '0'
+	default:
+		return c
+	}
 }

@@ -57,9 +57,21 @@ func SetPKINITAnswer(rs *ResponseSet, pins map[string]string) error {
 // ParsePKINITAnswer decodes the answer JSON of the "pkinit" question. Its
 // error never includes the answer, which holds PINs.
 func ParsePKINITAnswer(answer string) (map[string]string, error) {
-	var pins map[string]string
-	if err := json.Unmarshal([]byte(answer), &pins); err != nil {
-		return nil, fmt.Errorf("responder: the pkinit answer is not a JSON object of identity to PIN")
+	bad := fmt.Errorf("responder: the pkinit answer is not a JSON object of identity to PIN")
+	fields, ok := jsonObject(answer)
+	if !ok {
+		return nil, bad
+	}
+	pins := make(map[string]string, len(fields))
+	for id, raw := range fields {
+		// A PIN of any other type (null, a number) is refused, never
+		// taken as an empty or printed PIN.
+		if jsonKind(raw) != '"' || json.Unmarshal(raw, new(string)) != nil {
+			return nil, bad
+		}
+		var pin string
+		_ = json.Unmarshal(raw, &pin)
+		pins[id] = pin
 	}
 	return pins, nil
 }

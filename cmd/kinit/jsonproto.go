@@ -1,15 +1,18 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
+	"github.com/gokinit/gokinit/internal/lineread"
 	"github.com/gokinit/gokinit/krb"
+	"github.com/gokinit/gokinit/prompter"
 	"github.com/gokinit/gokinit/responder"
 )
 
@@ -26,8 +29,9 @@ import (
 // "new_password" when the password has expired (responder.QuestionNewPassword,
 // a JSON challenge; the answer is the new password). An answer is a
 // string, or for "otp" and "pkinit" the JSON object MIT defines, given
-// either as an object or as a string holding it. Questions left out stay
-// unanswered. The last line is always a result; kinit then exits 0 on
+// either as an object or as a string holding it; an answer of any other
+// type refuses the line and ends the login before anything reaches the
+// KDC. Questions left out stay unanswered. The last line is always a result; kinit then exits 0 on
 // success and 1 on failure.
 
 type jsonQuestion struct {
@@ -53,7 +57,7 @@ type jsonResult struct {
 	CCache    string `json:"ccache,omitempty"`
 	Error     string `json:"error,omitempty"`
 	// Kind names the failure for programs: preauth_failed, client_unknown,
-	// kdc_unreachable, no_answer, key_expired, client_revoked,
+	// kdc_unreachable, no_answer, interrupted, key_expired, client_revoked,
 	// password_change (the kpasswd server refused the new password), other.
 	Kind string `json:"kind,omitempty"`
 	// Code is the KDC's error code, when the KDC refused.
@@ -62,15 +66,21 @@ type jsonResult struct {
 
 // jsonResponder is a responder.Responder speaking the protocol over a pipe.
 type jsonResponder struct {
-	in  *bufio.Reader
+	in  *os.File
 	out io.Writer
 }
 
-func newJSONResponder(in io.Reader, out io.Writer) *jsonResponder {
-	return &jsonResponder{in: bufio.NewReader(in), out: out}
+func newJSONResponder(in *os.File, out io.Writer) *jsonResponder {
+	return &jsonResponder{in: in, out: out}
 }
 
-func (j *jsonResponder) Respond(_ context.Context, rs *responder.ResponseSet) error {
+// Respond writes the questions and reads the answers line. Ctrl-C while it
+// waits ends the wait at once (MIT's "Password read interrupted"); end of
+// input is no answer ("Cannot read password"). An answer of the wrong JSON
+// type (null, a number, an object for the password, a string that is not
+// MIT's JSON for "otp" or "pkinit") refuses the whole line: nothing is
+// answered and the login stops before anything is sent to the KDC.
+func (j *jsonResponder) Respond(ctx context.Context, rs *responder.ResponseSet) error {
 	var q jsonQuestions
 	for _, name := range rs.Questions() {
 		c, _ := rs.Challenge(name)
@@ -79,20 +89,28 @@ func (j *jsonResponder) Respond(_ context.Context, rs *responder.ResponseSet) er
 	if err := j.write(q); err != nil {
 		return err
 	}
-	line, err := j.in.ReadBytes('\n')
-	if err != nil && (len(line) == 0 || !errors.Is(err, io.EOF)) {
-		return fmt.Errorf("responder protocol: no answers on standard input: %w", err)
+	line, err := lineread.ReadLine(ctx, j.in, lineread.Options{CatchInterrupt: true, Max: 1 << 20})
+	if err != nil {
+		return err
 	}
 	var a jsonAnswers
-	if err := json.Unmarshal(line, &a); err != nil {
+	if err := json.Unmarshal([]byte(line), &a); err != nil {
 		// Never echo the line: it holds secrets.
 		return errors.New(`responder protocol: the answers line is not a JSON object {"answers":{...}}`)
 	}
+	answers := make(map[string]string, len(a.Answers))
 	for name, raw := range a.Answers {
-		value, err := answerString(raw)
+		if !rs.Asked(name) {
+			return fmt.Errorf("responder protocol: %q was not asked", name)
+		}
+		value, err := answerString(name, raw)
 		if err != nil {
 			return fmt.Errorf("responder protocol: answer to %q: %w", name, err)
 		}
+		answers[name] = value
+	}
+	// Set only once every answer is known to be well-typed.
+	for name, value := range answers {
 		if err := rs.SetAnswer(name, value); err != nil {
 			return fmt.Errorf("responder protocol: %w", err)
 		}
@@ -100,19 +118,45 @@ func (j *jsonResponder) Respond(_ context.Context, rs *responder.ResponseSet) er
 	return nil
 }
 
-// answerString accepts a JSON string, or an object that it re-encodes, as
-// MIT's answers to "otp" and "pkinit" are JSON text.
-func answerString(raw json.RawMessage) (string, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		return s, nil
+// answerString checks the answer's JSON type and returns it as the text
+// MIT's responder takes: the password is a JSON string; "otp" and "pkinit"
+// answers are MIT's JSON objects, given as objects or as strings holding
+// them, checked by the parser the mechanism runs. The error never quotes
+// the answer.
+func answerString(question string, raw json.RawMessage) (string, error) {
+	var text string
+	switch kind := firstByte(raw); {
+	case kind == '"':
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return "", errors.New("not a valid JSON string")
+		}
+	case kind == '{' && question != responder.QuestionPassword:
+		text = string(raw)
+	default:
+		if question == responder.QuestionPassword {
+			return "", errors.New("must be a JSON string")
+		}
+		return "", errors.New("must be a JSON object or a string holding one")
 	}
-	var obj map[string]any
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return "", errors.New("must be a string or a JSON object")
+	switch question {
+	case responder.QuestionOTP:
+		if _, err := responder.ParseOTPAnswer(text); err != nil {
+			return "", err
+		}
+	case responder.QuestionPKINIT:
+		if _, err := responder.ParsePKINITAnswer(text); err != nil {
+			return "", err
+		}
 	}
-	b, err := json.Marshal(obj)
-	return string(b), err
+	return text, nil
+}
+
+func firstByte(raw json.RawMessage) byte {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 {
+		return 0
+	}
+	return raw[0]
 }
 
 func (j *jsonResponder) write(v any) error {
@@ -154,6 +198,8 @@ func errorKind(err error) string {
 		{krb.ErrClientUnknown, "client_unknown"},
 		{krb.ErrKDCUnreachable, "kdc_unreachable"},
 		{krb.ErrNoAnswer, "no_answer"},
+		{prompter.ErrNoInput, "no_answer"},
+		{prompter.ErrInterrupted, "interrupted"},
 		{krb.ErrKeyExpired, "key_expired"},
 		{krb.ErrClientRevoked, "client_revoked"},
 		{krb.ErrPasswordChange, "password_change"},

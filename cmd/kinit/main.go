@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"time"
 
@@ -28,10 +27,10 @@ import (
 const optSpec = "r:fpFPn54aAVl:s:c:kit:T:RS:vX:CEI:"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	// As MIT's kinit: SIGINT is caught only while a reply is read (the
+	// prompter and the JSON responder catch it and report "Password read
+	// interrupted"); at any other moment it ends the process as usual.
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 type settings struct {

@@ -116,7 +116,7 @@ func TestResponderProgram(t *testing.T) {
 	t.Run("no answer and no input", func(t *testing.T) {
 		_, errOut, err := runResponder(t, realm, "", nil, "alice")
 		require.Error(t, err)
-		assert.Equal(t, "responder: prompter: no more input while getting initial credentials\n", errOut)
+		assert.Equal(t, "responder: Pre-authentication failed: Cannot read password while getting initial credentials\n", errOut)
 	})
 	t.Run("usage", func(t *testing.T) {
 		_, errOut, err := runResponder(t, realm, "", nil)
