@@ -124,19 +124,20 @@ func (j *jsonResponder) Respond(ctx context.Context, rs *responder.ResponseSet) 
 // them, checked by the parser the mechanism runs. The error never quotes
 // the answer.
 func answerString(question string, raw json.RawMessage) (string, error) {
+	jsonAnswer := question == responder.QuestionOTP || question == responder.QuestionPKINIT
 	var text string
 	switch kind := firstByte(raw); {
 	case kind == '"':
 		if err := json.Unmarshal(raw, &text); err != nil {
 			return "", errors.New("not a valid JSON string")
 		}
-	case kind == '{' && question != responder.QuestionPassword:
+	case kind == '{' && jsonAnswer:
 		text = string(raw)
-	default:
-		if question == responder.QuestionPassword {
-			return "", errors.New("must be a JSON string")
-		}
+	case jsonAnswer:
 		return "", errors.New("must be a JSON object or a string holding one")
+	default:
+		// The password, a new password, any other question: a string.
+		return "", errors.New("must be a JSON string")
 	}
 	switch question {
 	case responder.QuestionOTP:
