@@ -179,6 +179,7 @@ func (c *Config) Bool(def bool, path ...string) bool {
 }
 
 // ErrProfileBadInteger is MIT's PROF_BAD_INTEGER.
+//
 //lint:ignore ST1005 MIT's PROF_BAD_INTEGER message, verbatim
 var ErrProfileBadInteger = errors.New("Invalid integer value")
 
@@ -233,6 +234,7 @@ func (c *Config) RealmBool(realm, name string, def bool) bool {
 
 // ErrConfigEnctypeNoSupport is MIT's KRB5_CONFIG_ETYPE_NOSUPP: an enctype
 // list in krb5.conf names no enctype MIT would use.
+//
 //lint:ignore ST1005 MIT's KRB5_CONFIG_ETYPE_NOSUPP message, verbatim
 var ErrConfigEnctypeNoSupport = errors.New("No supported encryption types (config file error?)")
 
