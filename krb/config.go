@@ -80,11 +80,16 @@ func newConfig(files []*profNode) (*Config, error) {
 	// krb5_init_context fails on these booleans when they are not booleans.
 	for _, name := range []string{"allow_weak_crypto", "ignore_acceptor_hostname", "enforce_ok_as_delegate", "dns_canonicalize_hostname"} {
 		v, ok := c.Value("libdefaults", name)
-		if !ok || name == "dns_canonicalize_hostname" && strings.EqualFold(v, "fallback") {
+		if !ok {
 			continue
 		}
 		if _, err := ParseBool(v); err != nil {
-			return nil, fmt.Errorf("krb5.conf: libdefaults %s = %q: %w", name, v, err)
+			if name != "dns_canonicalize_hostname" {
+				return nil, fmt.Errorf("krb5.conf: libdefaults %s = %q: %w", name, v, err)
+			}
+			if !strings.EqualFold(v, "fallback") { // MIT's get_tristate
+				return nil, fmt.Errorf("krb5.conf: libdefaults %s = %q: %w", name, v, ErrProfileBadTristate)
+			}
 		}
 	}
 	c.Config = c.gokrb5()

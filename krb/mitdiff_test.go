@@ -102,7 +102,7 @@ func dumpPath(p []string) string {
 
 // mitMessage is the message krb5_init_context gives for a profile error.
 func mitMessage(err error) string {
-	for _, e := range []error{ErrConfigFormat, ErrProfileIncludeFile, ErrProfileIncludeDir, ErrProfileBadBoolean, ErrProfileUnexpectedModule} {
+	for _, e := range []error{ErrConfigFormat, ErrProfileIncludeFile, ErrProfileIncludeDir, ErrProfileBadBoolean, ErrProfileBadTristate, ErrProfileUnexpectedModule} {
 		if errors.Is(err, e) {
 			return e.Error()
 		}

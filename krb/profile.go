@@ -46,6 +46,9 @@ var (
 	// ErrProfileBadBoolean: a boolean that krb5_init_context reads
 	// (allow_weak_crypto...) is not one of MIT's words.
 	ErrProfileBadBoolean = errors.New("Invalid boolean value")
+	// ErrProfileBadTristate: dns_canonicalize_hostname is neither a
+	// boolean nor "fallback" (MIT's get_tristate returns EINVAL).
+	ErrProfileBadTristate = errors.New("Invalid argument")
 )
 
 // ConfigError is an error in a krb5.conf file: the file, the line (1-based;
