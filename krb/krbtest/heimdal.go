@@ -3,7 +3,9 @@ package krbtest
 import (
 	"bytes"
 	"crypto"
+	"crypto/sha1"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -16,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gokinit/gokinit/preauth/pkinit"
 )
 
 // Heimdal's KDC as a test realm.
@@ -104,7 +108,7 @@ type HeimdalRealm struct {
 // (krbtgt, kadmin/changepw, WELLKNOWN/ANONYMOUS, as kadmin init makes them) and returns its directory.
 func heimdalTemplate() (string, error) {
 	root := HeimdalRoot()
-	dir := filepath.Join(filepath.Dir(root), "heimdal-template-v2")
+	dir := filepath.Join(filepath.Dir(root), "heimdal-template-v3")
 	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
 		return dir, nil
 	}
@@ -126,6 +130,20 @@ func heimdalTemplate() (string, error) {
 		}
 		pki, err := NewPKI(dir, HeimdalRealmName)
 		if err != nil {
+			return err
+		}
+		// A KDC certificate with a subjectKeyIdentifier, as hxtool and
+		// openssl make them: Heimdal's KDC then identifies its signer by
+		// it, the SignerIdentifier MIT's KDC never uses.
+		pki.subjectKeyIDs = true
+		kdc, err := pki.issue(RSAKey(), kdcNameTypeSrvInst, []string{"krbtgt", HeimdalRealmName}, HeimdalRealmName, pkinit.OIDKPKdc, "kdc")
+		if err != nil {
+			return err
+		}
+		if err := writePEM(pki.KDCCertPath, "CERTIFICATE", kdc.Cert.Raw); err != nil {
+			return err
+		}
+		if err := writeKey(pki.KDCKeyPath, kdc.Key, ""); err != nil {
 			return err
 		}
 		if err := writeKey(filepath.Join(dir, "cakey.pem"), pki.caKey, ""); err != nil {
@@ -208,6 +226,7 @@ func loadPKI(dir, realm string) (*PKI, error) {
 		return nil, errors.New("krbtest: template PKI: CA key is no signer")
 	}
 	p.caKey = signer
+	p.subjectKeyIDs = true
 	return p, nil
 }
 
@@ -535,4 +554,22 @@ func (h *HeimdalRealm) Logs() string {
 		fmt.Fprintf(&b, "==== %s ====\n%s\n", name, data)
 	}
 	return b.String()
+}
+
+// subjectKeyID is RFC 5280 §4.2.1.2's method 1: SHA-1 of the public key's
+// bits.
+func subjectKeyID(pub crypto.PublicKey) []byte {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil
+	}
+	var spki struct {
+		Algorithm asn1.RawValue
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(der, &spki); err != nil {
+		return nil
+	}
+	sum := sha1.Sum(spki.PublicKey.Bytes)
+	return sum[:]
 }

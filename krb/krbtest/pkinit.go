@@ -41,8 +41,12 @@ type PKI struct {
 
 	ca    *x509.Certificate
 	caKey crypto.Signer
-	mu    sync.Mutex
-	seq   int
+	// subjectKeyIDs gives issued certificates a subjectKeyIdentifier, as
+	// openssl and hxtool do; Heimdal's KDC then names itself by it in its
+	// CMS SignedData (a SignerIdentifier of the other kind).
+	subjectKeyIDs bool
+	mu            sync.Mutex
+	seq           int
 }
 
 // kdcNameTypeSrvInst is KRB5_NT_SRV_INST, the name type of krbtgt.
@@ -228,6 +232,9 @@ func (p *PKI) issue(keyType KeyType, nameType int32, components []string, realm 
 		KeyUsage:           x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		UnknownExtKeyUsage: []asn1.ObjectIdentifier{eku},
 		ExtraExtensions:    []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 17}, Value: san}},
+	}
+	if p.subjectKeyIDs {
+		tmpl.SubjectKeyId = subjectKeyID(key.Public())
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, key.Public(), p.caKey)
 	if err != nil {

@@ -110,71 +110,32 @@ type kdcPolicy struct {
 // id-pkinit-san (or a pkinit_kdc_hostname in a dNSName), over content of
 // type id-pkinit-DHKeyData. It returns the content.
 func verifyKDCSignedData(der []byte, pol kdcPolicy) ([]byte, error) {
-	var ci contentInfo
-	if rest, err := stdasn1.Unmarshal(der, &ci); err != nil || len(rest) > 0 || !ci.ContentType.Equal(oidSignedData) ||
-		ci.Content.Class != stdasn1.ClassContextSpecific || ci.Content.Tag != 0 {
-		return nil, fmt.Errorf("%w: dhSignedData is not a CMS SignedData", ErrBadReply)
-	}
-	var sdHead struct {
-		Version          int
-		DigestAlgorithms stdasn1.RawValue
-		EncapContentInfo encapContentInfo
-	}
-	if _, err := stdasn1.Unmarshal(ci.Content.Bytes, &sdHead); err != nil {
-		return nil, fmt.Errorf("%w: SignedData: %v", ErrBadReply, err)
-	}
-	if !sdHead.EncapContentInfo.EContentType.Equal(oidPKINITDHKeyData) {
-		return nil, fmt.Errorf("%w: signed content type %v is not id-pkinit-DHKeyData", ErrBadReply, sdHead.EncapContentInfo.EContentType)
-	}
-	p7, err := parsePKCS7(der)
+	v, err := verifyCMSSignedData(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: SignedData: %v", ErrBadReply, err)
+		return nil, err
 	}
-	if len(p7.Signers) != 1 {
-		return nil, fmt.Errorf("%w: %d signers", ErrKDCSignature, len(p7.Signers))
+	// The outer eContentType; with signed attributes the signed
+	// content-type was checked against it (RFC 5652 §11.1).
+	if !v.ContentType.Equal(oidPKINITDHKeyData) {
+		return nil, fmt.Errorf("%w: signed content type %v is not id-pkinit-DHKeyData", ErrBadReply, v.ContentType)
 	}
 	if pol.roots == nil {
 		return nil, ErrNoAnchors
 	}
-	signer := p7.GetOnlySigner()
-	if signer == nil {
-		return nil, fmt.Errorf("%w: the signer's certificate is missing", ErrKDCSignature)
-	}
-	// Chain first, for a precise error; the library checks it again with
-	// the signature.
 	inter := x509.NewCertPool()
-	for _, c := range p7.Certificates {
+	for _, c := range v.Certs {
 		inter.AddCert(c)
 	}
-	if _, err := signer.Verify(x509.VerifyOptions{
+	if _, err := v.Signer.Verify(x509.VerifyOptions{
 		Roots: pol.roots, Intermediates: inter, CurrentTime: pol.now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	}); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrKDCNotTrusted, err)
 	}
-	if err := p7.VerifyWithChainAtTime(pol.roots, pol.now); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKDCSignature, err)
-	}
-	if err := checkKDCCert(signer, pol); err != nil {
+	if err := checkKDCCert(v.Signer, pol); err != nil {
 		return nil, err
 	}
-	// With signed attributes the signature covers them, not the outer
-	// eContentType: the signed content-type attribute must say the same
-	// (RFC 5652 §11.1), which the library does not check.
-	var signedType stdasn1.ObjectIdentifier
-	if err := p7.UnmarshalSignedAttribute(pkcs7.OIDAttributeContentType, &signedType); err == nil && !signedType.Equal(oidPKINITDHKeyData) {
-		return nil, fmt.Errorf("%w: the signed content type %v is not id-pkinit-DHKeyData", ErrKDCSignature, signedType)
-	}
-	return p7.Content, nil
-}
-
-func parsePKCS7(der []byte) (p7 *pkcs7.PKCS7, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("undecodable SignedData")
-		}
-	}()
-	return pkcs7.Parse(der)
+	return v.Content, nil
 }
 
 // checkKDCCert applies RFC 4556 §3.2.4's name and key purpose checks.

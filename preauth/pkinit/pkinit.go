@@ -30,6 +30,14 @@
 // refuses the offered group (KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED, as
 // MIT 1.20 does for ECDH) gets a new request in a group it lists in
 // TD-DH-PARAMETERS.
+//
+// The client's SignedData is built with smallstep/pkcs7. The KDC's is
+// verified by this package's own code over encoding/asn1 and crypto/x509
+// (cms_verify.go): smallstep/pkcs7 knows only issuerAndSerialNumber signer
+// identifiers, and a KDC may send any form RFC 5652 allows: Heimdal's
+// names its certificate by subjectKeyIdentifier (in BER's constructed
+// form), signs with SHA-1, and BER, signed attributes or none are all
+// valid. Each form is accepted or refused deliberately there.
 package pkinit
 
 import (
