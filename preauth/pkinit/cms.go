@@ -248,3 +248,15 @@ var (
 	OIDKPClientAuth = oidPKINITKPClient // id-pkinit-KPClientAuth
 	OIDKPKdc        = oidPKINITKPKdc    // id-pkinit-KPKdc
 )
+
+// parsePKCS7 parses a SignedData with smallstep/pkcs7, turning its panics
+// into errors; the KDC's SignedData is verified by verifyCMSSignedData, this
+// is for tests that read certificates out of seeds.
+func parsePKCS7(der []byte) (p7 *pkcs7.PKCS7, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("undecodable SignedData")
+		}
+	}()
+	return pkcs7.Parse(der)
+}
