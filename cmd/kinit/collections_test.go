@@ -35,7 +35,13 @@ func collectionCases(t *testing.T) []collectionCase {
 	}
 	if ok, reason := krbtest.KCMAvailable(); ok {
 		kcm := krbtest.NewKCM(t)
-		cases = append(cases, collectionCase{typ: "KCM", name: "KCM:", libdefaults: kcm.Libdefaults()})
+		cases = append(cases, collectionCase{typ: "KCM-sssd", name: "KCM:", libdefaults: kcm.Libdefaults()})
+	} else {
+		krbtest.SkipOrFail(t, reason)
+	}
+	if ok, reason := krbtest.HeimdalKCMAvailable(); ok {
+		kcm := krbtest.NewHeimdalKCM(t)
+		cases = append(cases, collectionCase{typ: "KCM-heimdal", name: "KCM:", libdefaults: kcm.Libdefaults()})
 	} else {
 		krbtest.SkipOrFail(t, reason)
 	}
