@@ -94,3 +94,29 @@ func TestOnlyInsideFAST(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, out)
 }
+
+// TestOnlyAuthenticatedOffset: encrypted challenge applies the KDC offset
+// only when it came from an armored error (MIT's preauth_ec.c asks
+// get_preauth_time with allow_unauth_time FALSE).
+func TestOnlyAuthenticatedOffset(t *testing.T) {
+	now := time.Date(2026, 11, 22, 23, 0, 0, 0, time.UTC)
+	clientKey, err := prf.CF2(armor, longTerm, "clientchallengearmor", "challengelongterm")
+	require.NoError(t, err)
+	for _, authenticated := range []bool{false, true} {
+		cb := &preauthtest.Callbacks{Key: longTerm, Armor: &armor, Now: now, Offset: time.Hour, OffsetAuthenticated: authenticated}
+		out, err := Mechanism.NewRequest().Process(context.Background(), cb, &preauth.Input{PAData: types.PAData{PADataType: PATypeEncryptedChallenge}})
+		require.NoError(t, err)
+		var ed types.EncryptedData
+		require.NoError(t, ed.Unmarshal(out[0].PADataValue))
+		plain, err := crypto.DecryptEncPart(ed, clientKey, usageClientChallenge)
+		require.NoError(t, err)
+		var ts types.PAEncTSEnc
+		_, err = asn1.Unmarshal(plain, &ts)
+		require.NoError(t, err)
+		want := now
+		if authenticated {
+			want = now.Add(time.Hour)
+		}
+		assert.True(t, ts.PATimestamp.Equal(want), "authenticated=%v: %s", authenticated, ts.PATimestamp)
+	}
+}

@@ -56,3 +56,21 @@ func TestNotInsideFASTAndNotWhenDisabled(t *testing.T) {
 	_, err = Mechanism.NewRequest().Process(context.Background(), disabled, in)
 	require.ErrorIs(t, err, ErrDisabled)
 }
+
+// TestUnauthenticatedOffsetApplies: encrypted timestamp accepts the KDC
+// offset learnt from an unauthenticated error (MIT's get_preauth_time with
+// allow_unauth_time TRUE).
+func TestUnauthenticatedOffsetApplies(t *testing.T) {
+	now := time.Date(2026, 11, 22, 23, 0, 0, 0, time.UTC)
+	cb := &preauthtest.Callbacks{Key: key, Now: now, Offset: time.Hour}
+	out, err := Mechanism.NewRequest().Process(context.Background(), cb, &preauth.Input{PAData: types.PAData{PADataType: PATypeEncTimestamp}})
+	require.NoError(t, err)
+	var ed types.EncryptedData
+	require.NoError(t, ed.Unmarshal(out[0].PADataValue))
+	plain, err := crypto.DecryptEncPart(ed, key, 1)
+	require.NoError(t, err)
+	var ts types.PAEncTSEnc
+	_, err = asn1.Unmarshal(plain, &ts)
+	require.NoError(t, err)
+	assert.True(t, ts.PATimestamp.Equal(now.Add(time.Hour)), "%s", ts.PATimestamp)
+}
