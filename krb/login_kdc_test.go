@@ -53,8 +53,10 @@ func testRealm(t testing.TB) (*krbtest.Realm, *krb.Config) {
 }
 
 func TestMain(m *testing.M) {
+	skipKDCExamples()
 	code := m.Run()
 	krbtest.CloseShared()
+	closeExampleRealm()
 	os.Exit(code)
 }
 
