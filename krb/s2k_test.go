@@ -2,6 +2,8 @@ package krb
 
 import (
 	"context"
+	"crypto/sha1"
+	"hash"
 	"encoding/hex"
 	"fmt"
 	"testing"
@@ -102,4 +104,34 @@ func BenchmarkStringToKey(b *testing.B) {
 			_, _ = et.StringToKey("password", "EXAMPLE.COMalice", p)
 		}
 	})
+}
+
+// countingHash counts the blocks hashed, PBKDF2's unit of work.
+type countingHash struct {
+	hash.Hash
+	n *int
+}
+
+func (c countingHash) Write(p []byte) (int, error) { *c.n++; return c.Hash.Write(p) }
+
+// TestPBKDF2CostIsLinearAndBounded: the work of string-to-key is the
+// iteration count the KDC chose times the output blocks, nothing more, and
+// the largest count the KDC may ask for (maxPBKDF2Iterations) bounds it;
+// a larger one is refused before any work.
+func TestPBKDF2CostIsLinearAndBounded(t *testing.T) {
+	cost := func(iter int) int {
+		n := 0
+		h := func() hash.Hash { return countingHash{sha1.New(), &n} }
+		_, err := pbkdf2(context.Background(), h, []byte("pw"), []byte("salt"), iter, 32)
+		require.NoError(t, err)
+		return n
+	}
+	c1, c2 := cost(1000), cost(4000)
+	assert.InDelta(t, 4.0, float64(c2)/float64(c1), 0.05, "work grows linearly with the iteration count")
+	// Two SHA-1 blocks for a 32-byte key, a few writes per iteration.
+	perIter := float64(c2-c1) / 3000
+	assert.LessOrEqual(t, perIter, 12.0)
+	t.Logf("%.1f hash writes per iteration; at most %d iterations, so at most %.0f writes", perIter, maxPBKDF2Iterations, perIter*maxPBKDF2Iterations)
+	_, err := stringToKey(context.Background(), etypeID.AES256_CTS_HMAC_SHA1_96, "pw", "salt", iterParams(maxPBKDF2Iterations+1))
+	assert.Error(t, err, "above MIT's bound: refused before any work")
 }
