@@ -484,6 +484,9 @@ func (l *Login) newBody() error {
 		types.SetFlag(&opts, kdcOptRequestAnonymous)
 	}
 	if !l.from.IsZero() {
+		// As MIT's krb5_init_creds_init: ALLOW-POSTDATE with POSTDATED,
+		// so the ticket is may-postdate too (klist's "D").
+		types.SetFlag(&opts, flags.AllowPostDate)
 		types.SetFlag(&opts, flags.PostDated)
 	}
 	var nb [4]byte

@@ -60,6 +60,17 @@ func chooseCache(s *settings, cfg *krb.Config, stderr io.Writer) (principal stri
 	switch {
 	case s.principal != "" || s.anonymous:
 		principal = s.principal
+	case s.useKeytab && s.clientKeytab:
+		// The client keytab's first principal (k5_kt_get_principal).
+		kt, err := krb.LoadKeytab(krb.DefaultClientKeytab(cfg))
+		if err == nil && len(kt.Entries) == 0 {
+			err = krb.ErrKeytabEntryNotFound
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("%v When determining client principal name from keytab", err)
+		}
+		e := kt.Entries[0].Principal
+		principal = strings.Join(e.Components, "/") + "@" + e.Realm
 	case s.useKeytab:
 		h, err := os.Hostname()
 		if err != nil {

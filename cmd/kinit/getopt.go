@@ -2,21 +2,49 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 )
 
-// option is one parsed command-line option.
+// option is one parsed command-line option: a short option letter, or for
+// a long option the letter it stands for (MIT's long_options), or 0 with
+// long set for one that only sets a flag.
 type option struct {
 	name byte
 	arg  string
+	long string
 }
 
-// getopt parses args the way glibc's getopt does for MIT's kinit: short
+// longOption is one entry of MIT kinit's long_options table.
+type longOption struct {
+	name string
+	val  byte // the short option it stands for, or 0
+}
+
+// mitLongOptions is MIT 1.20 kinit's long_options, in its order (the order
+// of glibc's "possibilities" list).
+var mitLongOptions = []longOption{
+	{"noforwardable", 'F'},
+	{"noproxiable", 'P'},
+	{"addresses", 'a'},
+	{"forwardable", 'f'},
+	{"proxiable", 'p'},
+	{"noaddresses", 'A'},
+	{"canonicalize", 'C'},
+	{"enterprise", 'E'},
+	{"request-pac", 0},
+	{"no-request-pac", 0},
+}
+
+// getopt parses args as glibc's getopt_long does for MIT's kinit: short
 // options may be clustered ("-kt FILE"), an argument may be attached
-// ("-l1h") or separate ("-l 1h"), options and operands may be mixed, and
-// "--" ends the options. spec lists the letters, a ':' after one that takes
-// an argument.
-func getopt(args []string, spec string) (opts []option, operands []string, err error) {
+// ("-l1h") or separate ("-l 1h"), options and operands may be mixed (the
+// operands are permuted to the end), "--" ends the options, and a long
+// option may be abbreviated to any unambiguous prefix. Each error is
+// written to stderr in glibc's words as it is met, prefixed with prog
+// (argv[0]), and counted; parsing goes on, as getopt's caller does.
+// --responder=json (this kinit's own) is recognised only spelled out.
+func getopt(args []string, spec, prog string, stderr io.Writer) (opts []option, operands []string, errs int) {
 	takesArg := func(c byte) (known, arg bool) {
 		i := strings.IndexByte(spec, c)
 		if i < 0 || c == ':' {
@@ -30,6 +58,50 @@ func getopt(args []string, spec string) (opts []option, operands []string, err e
 			operands = append(operands, args[i+1:]...)
 			break
 		}
+		if strings.HasPrefix(a, "--") {
+			name, value, hasValue := strings.Cut(a[2:], "=")
+			if name == "responder" {
+				if !hasValue && i+1 < len(args) {
+					i++
+					value, hasValue = args[i], true
+				}
+				if !hasValue {
+					fmt.Fprintf(stderr, "%s: option '--responder' requires an argument\n", prog)
+					errs++
+					continue
+				}
+				opts = append(opts, option{long: "responder", arg: value})
+				continue
+			}
+			var matches []longOption
+			for _, lo := range mitLongOptions {
+				if lo.name == name {
+					matches = []longOption{lo}
+					break
+				}
+				if strings.HasPrefix(lo.name, name) {
+					matches = append(matches, lo)
+				}
+			}
+			switch {
+			case len(matches) == 0:
+				fmt.Fprintf(stderr, "%s: unrecognized option '%s'\n", prog, a)
+				errs++
+			case len(matches) > 1:
+				fmt.Fprintf(stderr, "%s: option '%s' is ambiguous; possibilities:", prog, a)
+				for _, m := range matches {
+					fmt.Fprintf(stderr, " '--%s'", m.name)
+				}
+				fmt.Fprintln(stderr)
+				errs++
+			case hasValue:
+				fmt.Fprintf(stderr, "%s: option '--%s' doesn't allow an argument\n", prog, matches[0].name)
+				errs++
+			default:
+				opts = append(opts, option{name: matches[0].val, long: matches[0].name})
+			}
+			continue
+		}
 		if len(a) < 2 || a[0] != '-' {
 			operands = append(operands, a)
 			continue
@@ -38,7 +110,9 @@ func getopt(args []string, spec string) (opts []option, operands []string, err e
 			c := a[j]
 			known, hasArg := takesArg(c)
 			if !known {
-				return nil, nil, fmt.Errorf("invalid option -- '%c'", c)
+				fmt.Fprintf(stderr, "%s: invalid option -- '%c'\n", prog, c)
+				errs++
+				continue
 			}
 			if !hasArg {
 				opts = append(opts, option{name: c})
@@ -50,10 +124,11 @@ func getopt(args []string, spec string) (opts []option, operands []string, err e
 				i++
 				opts = append(opts, option{name: c, arg: args[i]})
 			} else {
-				return nil, nil, fmt.Errorf("option requires an argument -- '%c'", c)
+				fmt.Fprintf(stderr, "%s: option requires an argument -- '%c'\n", prog, c)
+				errs++
 			}
 			break
 		}
 	}
-	return opts, operands, nil
+	return opts, operands, errs
 }

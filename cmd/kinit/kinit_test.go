@@ -19,15 +19,50 @@ import (
 )
 
 func TestGetopt(t *testing.T) {
-	opts, operands, err := getopt([]string{"-kt", "/k.tab", "alice", "-l1h", "-r", "2d", "-V", "--", "-x"}, optSpec)
-	require.NoError(t, err)
-	assert.Equal(t, []option{{'k', ""}, {'t', "/k.tab"}, {'l', "1h"}, {'r', "2d"}, {'V', ""}}, opts)
+	var errs bytes.Buffer
+	opts, operands, n := getopt([]string{"-kt", "/k.tab", "alice", "-l1h", "-r", "2d", "-V", "--forw", "--no-r", "--", "-x"}, optSpec, "kinit", &errs)
+	require.Zero(t, n, errs.String())
+	assert.Equal(t, []option{{'k', "", ""}, {'t', "/k.tab", ""}, {'l', "1h", ""}, {'r', "2d", ""}, {'V', "", ""}, {'f', "", "forwardable"}, {0, "", "no-request-pac"}}, opts)
 	assert.Equal(t, []string{"alice", "-x"}, operands)
 
-	_, _, err = getopt([]string{"-Q"}, optSpec)
-	assert.EqualError(t, err, "invalid option -- 'Q'")
-	_, _, err = getopt([]string{"-l"}, optSpec)
-	assert.EqualError(t, err, "option requires an argument -- 'l'")
+	for args, want := range map[string]string{
+		"-Q":              "kinit: invalid option -- 'Q'\n",
+		"-l":              "kinit: option requires an argument -- 'l'\n",
+		"--foo=bar":       "kinit: unrecognized option '--foo=bar'\n",
+		"--no":            "kinit: option '--no' is ambiguous; possibilities: '--noforwardable' '--noproxiable' '--noaddresses' '--no-request-pac'\n",
+		"--forwardable=1": "kinit: option '--forwardable' doesn't allow an argument\n",
+		"-Qf -Z":          "kinit: invalid option -- 'Q'\nkinit: invalid option -- 'Z'\n",
+	} {
+		errs.Reset()
+		_, _, n := getopt(strings.Fields(args), optSpec, "kinit", &errs)
+		assert.Equal(t, strings.Count(want, "\n"), n, args)
+		assert.Equal(t, want, errs.String(), args)
+	}
+}
+
+func TestStringToTimestamp(t *testing.T) {
+	now := time.Date(2026, 11, 29, 18, 0, 0, 0, time.Local)
+	for in, want := range map[string]time.Time{
+		"20261230120000":         time.Date(2026, 12, 30, 12, 0, 0, 0, time.Local),
+		"2026.12.30.12.00.00":    time.Date(2026, 12, 30, 12, 0, 0, 0, time.Local),
+		"261230120000":           time.Date(2026, 12, 30, 12, 0, 0, 0, time.Local),
+		"26.12.30.12.00.01":      time.Date(2026, 12, 30, 12, 0, 1, 0, time.Local),
+		"2612301200":             time.Date(2026, 12, 30, 12, 0, 0, 0, time.Local),
+		"23:10:05":               time.Date(2026, 11, 29, 23, 10, 5, 0, time.Local),
+		"23:10":                  time.Date(2026, 11, 29, 23, 10, 0, 0, time.Local),
+		"12/30/26:12:00:00":      time.Date(2026, 12, 30, 12, 0, 0, 0, time.Local),
+		"30-Dec-2026:12:00:00":   time.Date(2026, 12, 30, 12, 0, 0, 0, time.Local),
+		"30-december-2026:12:00": time.Date(2026, 12, 30, 12, 0, 0, 0, time.Local),
+		"30-Dec-2026:12:00  ":    time.Date(2026, 12, 30, 12, 0, 0, 0, time.Local),
+	} {
+		got, ok := stringToTimestamp(in, now)
+		require.True(t, ok, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "tomorrow", "2026-12-30", "25:00", "30-Foo-2026:12:00", "20261330120000", "12:00x"} {
+		_, ok := stringToTimestamp(in, now)
+		assert.False(t, ok, in)
+	}
 }
 
 // kinitBinary builds this command once per test run.
@@ -211,7 +246,7 @@ func TestKinitAgainstMITKDC(t *testing.T) {
 		require.NoError(t, err)
 		r = runKinit(t, bin, env, "", "-R", "-c", ncc)
 		assert.Equal(t, 1, r.code)
-		assert.Contains(t, r.stderr, "not renewable")
+		assert.Contains(t, r.stderr, "KDC can't fulfill requested option while renewing credentials")
 		now, err := os.ReadFile(ncc)
 		require.NoError(t, err)
 		assert.Equal(t, kept, now)

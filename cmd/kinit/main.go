@@ -16,21 +16,30 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gokinit/gokinit/krb"
 	"github.com/gokinit/gokinit/krb/ccache"
 	"github.com/gokinit/gokinit/prompter"
+	"github.com/jcmturner/gokrb5/v8/iana/flags"
 )
-
-const optSpec = "r:fpFPn54aAVl:s:c:kit:T:RS:vX:CEI:"
 
 func main() {
 	// As MIT's kinit: SIGINT is caught only while a reply is read (the
 	// prompter and the JSON responder catch it and report "Password read
 	// interrupted"); at any other moment it ends the process as usual.
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// progName is argv[0], as glibc's getopt names the program in its
+// messages.
+func progName() string {
+	if len(os.Args) > 0 {
+		return os.Args[0]
+	}
+	return "kinit"
 }
 
 type settings struct {
@@ -54,6 +63,8 @@ type settings struct {
 	addresses    *bool         // -a / -A
 	startIn      time.Duration // -s
 	clientKeytab bool          // -i
+	inCacheName  string        // -I
+	requestPAC   *bool         // --request-pac / --no-request-pac
 	paOptions    [][2]string
 }
 
@@ -62,11 +73,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		fmt.Fprintf(stderr, "kinit: %v\n", fmt.Errorf(format, a...))
 		return 1
 	}
-	s, err := parseArgs(args)
-	if err != nil {
-		fmt.Fprintf(stderr, "kinit: %v\n", err)
-		usage(stderr)
-		return 2 // as MIT's usage()
+	s, code := parseOptions(args, progName(), stderr, time.Now())
+	if s == nil {
+		return code
 	}
 	var jr *jsonResponder
 	if s.jsonProto {
@@ -86,8 +95,37 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		return fail("%v", err)
 	}
 
+	var inCache *ccache.Cache
+	if s.inCacheName != "" {
+		icc, err := ccache.Resolve(s.inCacheName, ccacheOptions(cfg)...)
+		if err != nil {
+			return fail("%v resolving ccache %s", err, s.inCacheName)
+		}
+		if s.verbose {
+			fmt.Fprintf(stderr, "Using specified input cache: %s\n", s.inCacheName)
+		}
+		// MIT reads it during the login; a cache that cannot be read
+		// restricts nothing there either.
+		inCache, _ = icc.Read()
+	}
+	if s.verbose {
+		// MIT's kinit writes its verbose lines to standard error, with the
+		// principal in full.
+		full := principal
+		if s.anonymous && (principal == "" || strings.HasPrefix(principal, "@")) {
+			realm := strings.TrimPrefix(principal, "@")
+			if realm == "" {
+				realm = cfg.LibDefaults.DefaultRealm
+			}
+			full = "WELLKNOWN/ANONYMOUS@" + realm
+		} else if p, err := krb.ParsePrincipal(principal, cfg.LibDefaults.DefaultRealm, s.enterprise); err == nil {
+			full = p.String()
+		}
+		fmt.Fprintf(stderr, "Using principal: %s\n", full)
+	}
+
 	if s.renewTGT || s.validate {
-		return renew(ctx, s, cfg, out, stderr, fail)
+		return renew(ctx, s, cfg, out, principal, stderr, fail)
 	}
 
 	opts := []krb.Option{krb.WithConfig(cfg)}
@@ -136,14 +174,26 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		default:
 			ktName = krb.DefaultKeytab(cfg)
 		}
-		kt, err := krb.LoadKeytab(ktName)
-		if err != nil {
-			return fail("%v", err)
-		}
-		opts = append(opts, krb.WithKeytab(kt))
-		if s.verbose {
+		if s.verbose && s.keytabName != "" {
 			fmt.Fprintf(stderr, "Using keytab: %s\n", ktName)
 		}
+		kt, err := krb.LoadKeytab(ktName)
+		if err != nil {
+			// MIT reads the keytab when the KDC asks for preauthentication.
+			return fail("Pre-authentication failed: %v while getting initial credentials", err)
+		}
+		opts = append(opts, krb.WithKeytab(kt))
+	}
+	if s.verbose {
+		for _, o := range s.paOptions {
+			fmt.Fprintf(stderr, "PA Option %s = %s\n", o[0], o[1])
+		}
+	}
+	if s.requestPAC != nil {
+		opts = append(opts, krb.WithPACRequest(*s.requestPAC))
+	}
+	if inCache != nil {
+		opts = append(opts, krb.WithInputCCache(inCache))
 	}
 	if s.armorCache != "" {
 		armor, err := loadArmor(s, principal, cfg)
@@ -153,16 +203,6 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 		opts = append(opts, krb.WithArmor(armor))
 	}
-	if s.verbose {
-		// MIT's kinit writes its verbose lines to standard error, with the
-		// principal in full.
-		full := principal
-		if p, err := krb.ParsePrincipal(principal, cfg.LibDefaults.DefaultRealm, s.enterprise); err == nil {
-			full = p.String()
-		}
-		fmt.Fprintf(stderr, "Using principal: %s\n", full)
-	}
-
 	creds, err := krb.GetInitialCreds(ctx, principal, opts...)
 	if err != nil {
 		out.abandon()
@@ -181,147 +221,27 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	return 0
 }
 
-func parseArgs(args []string) (*settings, error) {
-	s := &settings{}
-	args, err := longOptions(args, s)
+// renew renews (kinit -R) or validates (kinit -v) the client's TGT in the
+// cache and stores the new one alone, as MIT's krb5_get_renewed_creds and
+// krb5_get_validated_creds followed by kinit's cache move. The TGT must be
+// the client's: another principal's ticket is "Matching credential not
+// found".
+func renew(ctx context.Context, s *settings, cfg *krb.Config, out *outCache, principal string, stderr io.Writer, fail func(string, ...any) int) int {
+	doing := "renewing credentials"
+	if s.validate {
+		doing = "validating credentials"
+	}
+	me, err := clientPrincipal(principal, s, cfg)
 	if err != nil {
-		return nil, err
+		return fail("%v when parsing name %s", err, principal)
 	}
-	opts, operands, err := getopt(args, optSpec)
-	if err != nil {
-		return nil, err
-	}
-	t, f := true, false
-	for _, o := range opts {
-		switch o.name {
-		case 'V':
-			s.verbose = true
-		case 'l', 'r':
-			d, err := krb.ParseDuration(o.arg)
-			if err != nil || d <= 0 {
-				//lint:ignore ST1005 MIT kinit's message, verbatim
-				return nil, fmt.Errorf("Bad lifetime value %s", o.arg)
-			}
-			if o.name == 'l' {
-				s.lifetime = d
-			} else {
-				s.renew = d
-			}
-		case 'f':
-			s.forwardable = &t
-		case 'F':
-			s.forwardable = &f
-		case 'p':
-			s.proxiable = &t
-		case 'P':
-			s.proxiable = &f
-		case 'k':
-			s.useKeytab = true
-		case 'i':
-			s.useKeytab, s.clientKeytab = true, true
-		case 't':
-			if s.keytabName != "" {
-				//lint:ignore ST1005 MIT kinit's message, verbatim
-				return nil, errors.New("Only one -t option allowed.")
-			}
-			s.useKeytab = true
-			s.keytabName = o.arg
-		case 'c':
-			if s.cacheName != "" {
-				//lint:ignore ST1005 MIT kinit's message, verbatim
-				return nil, errors.New("Only one -c option allowed")
-			}
-			s.cacheName = o.arg
-		case 'R':
-			s.renewTGT = true
-		case 'v':
-			s.validate = true
-		case 'a':
-			s.addresses = &t
-		case 'A':
-			s.addresses = &f
-		case 's':
-			d, err := krb.ParseDuration(o.arg)
-			if err != nil || d <= 0 {
-				//lint:ignore ST1005 MIT kinit's message, verbatim
-				return nil, fmt.Errorf("Bad start time value %s", o.arg)
-			}
-			s.startIn = d
-		case 'S':
-			s.service = o.arg
-		case 'T':
-			s.armorCache = o.arg
-		case 'C':
-			s.canonicalize = true
-		case 'E':
-			s.enterprise = true
-		case 'X':
-			name, value, ok := strings.Cut(o.arg, "=")
-			if !ok {
-				value = "yes" // MIT: an attribute without a value means yes
-			}
-			s.paOptions = append(s.paOptions, [2]string{name, value})
-		case 'n':
-			s.anonymous = true
-		default:
-			return nil, fmt.Errorf("option -%c is not supported yet", o.name)
-		}
-	}
-	switch len(operands) {
-	case 0:
-	case 1:
-		s.principal = operands[0]
-	default:
-		return nil, errors.New("too many arguments")
-	}
-	return s, nil
-}
-
-// longOptions takes this kinit's long options (MIT's kinit has none) out of
-// args: --responder=json (or --responder json).
-func longOptions(args []string, s *settings) ([]string, error) {
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			return append(rest, args[i:]...), nil
-		case a == "--responder" && i+1 < len(args):
-			i++
-			a = "--responder=" + args[i]
-			fallthrough
-		case strings.HasPrefix(a, "--responder="):
-			if v := strings.TrimPrefix(a, "--responder="); v != "json" {
-				return nil, fmt.Errorf("unknown responder %q (only json is supported)", v)
-			}
-			s.jsonProto = true
-		case strings.HasPrefix(a, "--"):
-			return nil, fmt.Errorf("unrecognized option '%s'", a)
-		default:
-			rest = append(rest, a)
-		}
-	}
-	return rest, nil
-}
-
-// renew renews (kinit -R) or validates (kinit -v) the TGT in the cache and
-// stores the new one.
-func renew(ctx context.Context, s *settings, cfg *krb.Config, out *outCache, stderr io.Writer, fail func(string, ...any) int) int {
 	cc, err := out.cc.Read()
 	if err != nil {
-		return fail("%w while renewing credentials", err)
+		return fail("%v while %s", err, doing)
 	}
-	realm := cc.DefaultPrincipal.Realm
-	if s.principal != "" {
-		p, err := krb.ParsePrincipal(s.principal, cfg.LibDefaults.DefaultRealm, s.enterprise)
-		if err != nil {
-			return fail("%w when parsing name", err)
-		}
-		realm = p.Realm
-	}
-	tgt, err := krb.TGTFromCCache(cc, realm)
-	if err != nil {
-		return fail("%w while renewing credentials", err)
+	tgt, err := krb.TGTFromCCache(cc, me.Realm)
+	if err != nil || !samePrincipal(ccPrincipalOf(tgt.Client), me) {
+		return fail("Matching credential not found (filename: %s) while %s", out.cc.Residual(), doing)
 	}
 	opts := []krb.Option{krb.WithConfig(cfg)}
 	if tr := openTrace(stderr); tr != nil {
@@ -330,19 +250,41 @@ func renew(ctx context.Context, s *settings, cfg *krb.Config, out *outCache, std
 	again := krb.Renew
 	if s.validate {
 		again = krb.Validate
+		if !tgt.HasFlag(flags.Invalid) {
+			// MIT asks the KDC, which refuses to validate a valid ticket.
+			return fail("KDC can't fulfill requested option while %s", doing)
+		}
 	}
 	creds, err := again(ctx, tgt, opts...)
 	if err != nil {
 		out.abandon()
+		if errors.Is(err, krb.ErrNotRenewable) {
+			// MIT asks the KDC, which refuses with KDC_ERR_BADOPTION.
+			return fail("KDC can't fulfill requested option while %s", doing)
+		}
 		return fail("%w", err)
+	}
+	if s.verbose {
+		fmt.Fprintln(stderr, "Initialized cache")
 	}
 	if err := out.store(creds); err != nil {
 		return fail("%w while storing credentials", err)
 	}
 	if s.verbose {
+		fmt.Fprintln(stderr, "Stored credentials")
 		fmt.Fprintln(stderr, "Authenticated to Kerberos v5")
 	}
 	return 0
+}
+
+func ccPrincipalOf(p krb.Principal) ccache.Principal {
+	return ccache.Principal{NameType: p.Name.NameType, Realm: p.Realm, Components: p.Name.NameString}
+}
+
+// samePrincipal compares realm and components, not the name type, as
+// krb5_principal_compare.
+func samePrincipal(a, b ccache.Principal) bool {
+	return a.Realm == b.Realm && slices.Equal(a.Components, b.Components)
 }
 
 // loadArmor reads the FAST armor TGT (kinit -T) for the client's realm,
@@ -405,35 +347,4 @@ func openTrace(stderr io.Writer) func(string, ...any) {
 		now := time.Now()
 		fmt.Fprintf(w, "[%d] %d.%06d: %s\n", pid, now.Unix(), now.Nanosecond()/1000, fmt.Sprintf(format, args...))
 	}
-}
-
-func usage(w io.Writer) {
-	fmt.Fprint(w, `Usage: kinit [-V] [-n] [-R | -v] [-l lifetime] [-s start_time] [-r renewable_life] [-f | -F] [-p | -P] [-a | -A]
-	[-k [-i | -t keytab_file]] [-c cachename] [-S service_name] [-T ticket_armor_cache] [-C] [-E]
-	[-X <attribute>[=<value>]] [principal]
-
-    options:
-	-V verbose
-	-n anonymous
-	-R renew
-	-v validate
-	-s start time (postdated ticket)
-	-l lifetime
-	-r renewable lifetime
-	-f forwardable
-	-F not forwardable
-	-p proxiable
-	-a include addresses
-	-A do not include addresses
-	-P not proxiable
-	-k use keytab
-	-i use default client keytab (with -k)
-	-t filename of keytab to use
-	-c Kerberos 5 cache name
-	-S service
-	-T armor credential cache
-	-C canonicalize
-	-E client is enterprise principal name
-	-X <attribute>[=<value>]
-`)
 }
