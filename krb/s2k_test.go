@@ -3,9 +3,9 @@ package krb
 import (
 	"context"
 	"crypto/sha1"
-	"hash"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"testing"
 	"time"
 
