@@ -18,8 +18,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/gokinit/gokinit/preauth/pkinit"
 )
 
 // Heimdal's KDC as a test realm.
@@ -136,7 +134,7 @@ func heimdalTemplate() (string, error) {
 		// openssl make them: Heimdal's KDC then identifies its signer by
 		// it, the SignerIdentifier MIT's KDC never uses.
 		pki.subjectKeyIDs = true
-		kdc, err := pki.issue(RSAKey(), kdcNameTypeSrvInst, []string{"krbtgt", HeimdalRealmName}, HeimdalRealmName, pkinit.OIDKPKdc, "kdc")
+		kdc, err := pki.issue(RSAKey(), kdcNameTypeSrvInst, []string{"krbtgt", HeimdalRealmName}, HeimdalRealmName, oidKPKdc, "kdc")
 		if err != nil {
 			return err
 		}

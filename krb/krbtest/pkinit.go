@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gokinit/gokinit/preauth/pkinit"
 	"github.com/youmark/pkcs8"
 	"software.sslmate.com/src/go-pkcs12"
 )
@@ -78,7 +77,7 @@ func NewPKI(dir, realm string) (*PKI, error) {
 	if err := writePEM(p.CAPath, "CERTIFICATE", der); err != nil {
 		return nil, err
 	}
-	kdc, err := p.issue(RSAKey(), kdcNameTypeSrvInst, []string{"krbtgt", realm}, realm, pkinit.OIDKPKdc, "kdc")
+	kdc, err := p.issue(RSAKey(), kdcNameTypeSrvInst, []string{"krbtgt", realm}, realm, oidKPKdc, "kdc")
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +196,7 @@ func (p *PKI) Client(principal string, key KeyType) (*ClientIdentity, error) {
 	if key == nil {
 		key = RSAKey()
 	}
-	id, err := p.issue(key, 1, strings.Split(name, "/"), realm, pkinit.OIDKPClientAuth, strings.ReplaceAll(name, "/", "_"))
+	id, err := p.issue(key, 1, strings.Split(name, "/"), realm, oidKPClientAuth, strings.ReplaceAll(name, "/", "_"))
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +214,7 @@ func (p *PKI) issue(keyType KeyType, nameType int32, components []string, realm 
 	if err != nil {
 		return nil, err
 	}
-	san, err := pkinit.MarshalPKINITSAN(realm, nameType, components...)
+	san, err := marshalPKINITSAN(realm, nameType, components...)
 	if err != nil {
 		return nil, err
 	}
