@@ -1,6 +1,7 @@
 package krbtest
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -71,8 +72,9 @@ type DNSServer struct {
 	// Addr is "127.0.0.1:PORT" (UDP and TCP).
 	Addr string
 	// Dir holds its log.
-	Dir  string
-	proc *process
+	Dir    string
+	proc   *process
+	port53 bool
 }
 
 // StartDNS starts a DNS server for a test, authoritative for domains
@@ -81,12 +83,30 @@ type DNSServer struct {
 // SkipOrFail when dnsmasq is missing.
 func StartDNS(tb testing.TB, domains []string, records ...DNSRecord) *DNSServer {
 	tb.Helper()
+	return startDNS(tb, false, domains, records)
+}
+
+// StartDNSPort53 is StartDNS on port 53 of a loopback address of its own
+// (127.53.X.Y), where a resolv.conf can name it (ResolvConfCommand). It
+// needs root (binding port 53): without it the test is skipped, or fails
+// under KRBTEST_REQUIRE=1.
+func StartDNSPort53(tb testing.TB, domains []string, records ...DNSRecord) *DNSServer {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		SkipOrFail(tb, "krbtest: a DNS server on port 53 needs root")
+		return nil
+	}
+	return startDNS(tb, true, domains, records)
+}
+
+func startDNS(tb testing.TB, port53 bool, domains []string, records []DNSRecord) *DNSServer {
+	tb.Helper()
 	bin, err := findDNSMasq()
 	if err != nil {
 		SkipOrFail(tb, err.Error())
 		return nil
 	}
-	s := &DNSServer{Dir: tb.TempDir()}
+	s := &DNSServer{Dir: tb.TempDir(), port53: port53}
 	for attempt := 1; ; attempt++ {
 		err = s.start(bin, domains, records)
 		if err == nil || attempt == 5 {
@@ -107,16 +127,25 @@ func StartDNS(tb testing.TB, domains []string, records ...DNSRecord) *DNSServer 
 }
 
 func (s *DNSServer) start(bin string, domains []string, records []DNSRecord) error {
-	port, release, err := reservePort()
-	if err != nil {
-		return err
+	host := "127.0.0.1"
+	port := 53
+	if s.port53 {
+		var b [2]byte
+		rand.Read(b[:])
+		host = fmt.Sprintf("127.53.%d.%d", b[0], 1+b[1]%254)
+	} else {
+		p, release, err := reservePort()
+		if err != nil {
+			return err
+		}
+		release() // dnsmasq binds without SO_REUSEPORT; a retry covers a race
+		port = p
 	}
-	release() // dnsmasq binds without SO_REUSEPORT; a retry covers a race
-	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	s.Addr = net.JoinHostPort(host, strconv.Itoa(port))
 	args := []string{
 		"--keep-in-foreground", "--conf-file=/dev/null",
 		"--no-resolv", "--no-hosts", "--no-poll", "--no-negcache",
-		"--listen-address=127.0.0.1", "--bind-interfaces", "--port=" + strconv.Itoa(port),
+		"--listen-address=" + host, "--bind-interfaces", "--port=" + strconv.Itoa(port),
 		"--pid-file=" + filepath.Join(s.Dir, "dnsmasq.pid"),
 		"--log-queries", "--log-facility=" + filepath.Join(s.Dir, "dnsmasq.log"),
 	}
@@ -161,3 +190,4 @@ func (s *DNSServer) start(bin string, domains []string, records []DNSRecord) err
 		}
 	}
 }
+

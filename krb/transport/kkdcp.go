@@ -151,9 +151,8 @@ func (x *exchange) httpsExchange(a *attempt) ([]byte, error) {
 	limit := orDefault(x.c.TCPConnectTimeout, DefaultTCPConnectTimeout) + orDefault(x.c.TCPReplyTimeout, DefaultTCPReplyTimeout)
 	ctx, cancel := context.WithTimeout(x.ctx, limit)
 	defer cancel()
-	ctx = context.WithValue(ctx, dialAddrKey{}, dialTarget{ap: a.ap, trace: func() {
-		x.lateTrace("Initiating TCP connection to %s", name)
-	}})
+	// No "Initiating TCP connection" line: MIT traces that for TCP only.
+	ctx = context.WithValue(ctx, dialAddrKey{}, dialTarget{ap: a.ap})
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
 			if info.Err == nil {
@@ -218,8 +217,7 @@ type dialAddrKey struct{}
 // dialTarget is the address an HTTPS attempt must connect to (the URL
 // keeps the host name, for the Host header, SNI and the certificate check).
 type dialTarget struct {
-	ap    netip.AddrPort
-	trace func()
+	ap netip.AddrPort
 }
 
 // httpClient returns the client for realm's proxies, made on first use:
@@ -254,7 +252,6 @@ func (c *Client) httpClient(realm string) (*http.Client, error) {
 			}
 			if t, ok := ctx.Value(dialAddrKey{}).(dialTarget); ok {
 				addr = t.ap.String()
-				t.trace()
 			}
 			d := net.Dialer{Timeout: connect}
 			raw, err := d.DialContext(ctx, network, addr)

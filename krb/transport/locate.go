@@ -429,10 +429,12 @@ func (c *Client) locateURI(ctx context.Context, realm string, svc service) ([]Se
 	}
 	c.tracef("Sending DNS URI query for %s", name)
 	recs, err := untilDone(ctx, func() ([]URI, error) { return res.LookupURI(ctx, name) })
+	for _, r := range recs {
+		c.tracef("URI answer: %d %d \"%s\"", r.Priority, r.Weight, r.Target)
+	}
 	slices.SortStableFunc(recs, func(a, b URI) int { return cmp.Compare(a.Priority, b.Priority) })
 	var servers []Server
 	for _, r := range recs {
-		c.tracef("URI answer: %d %d \"%s\"", r.Priority, r.Weight, r.Target)
 		s, ok := ParseKrb5srvURI(r.Target, svc.port)
 		if !ok || svc.tcpOnly && s.Protocol != ProtocolTCP {
 			continue
