@@ -190,4 +190,3 @@ func (s *DNSServer) start(bin string, domains []string, records []DNSRecord) err
 		}
 	}
 }
-
