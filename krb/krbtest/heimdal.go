@@ -106,7 +106,7 @@ type HeimdalRealm struct {
 // (krbtgt, kadmin/changepw, WELLKNOWN/ANONYMOUS, as kadmin init makes them) and returns its directory.
 func heimdalTemplate() (string, error) {
 	root := HeimdalRoot()
-	dir := filepath.Join(filepath.Dir(root), "heimdal-template-v3")
+	dir := filepath.Join(filepath.Dir(root), "heimdal-template-v4")
 	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
 		return dir, nil
 	}
@@ -122,7 +122,10 @@ func heimdalTemplate() (string, error) {
 		if err := os.WriteFile(conf, []byte(heimdalKDCConf(dir, 0, 0, nil)), 0o600); err != nil {
 			return err
 		}
-		cmds := "init --realm-max-ticket-life=1d --realm-max-renewable-life=1w " + HeimdalRealmName + "\n" // init adds WELLKNOWN/ANONYMOUS too
+		cmds := "init --realm-max-ticket-life=1d --realm-max-renewable-life=1w " + HeimdalRealmName + "\n" + // init adds WELLKNOWN/ANONYMOUS too
+			// kpasswdd's key: its default keytab (HDBGET:) cannot be
+			// iterated, which krb5_rd_req needs.
+			"ext_keytab --keytab=FILE:" + filepath.Join(dir, "heimdal-kpasswdd.keytab") + " kadmin/changepw\n"
 		if _, err := runHeimdalKadmin(conf, dir, cmds); err != nil {
 			return err
 		}
@@ -395,7 +398,7 @@ func (h *HeimdalRealm) startOnce() error {
 		return err
 	}
 	h.kpw, err = h.startDaemon("kpasswdd", heimdalKpasswdBin(), "-c", h.KDCConfigPath, "-r", h.Name,
-		"--addresses=127.0.0.1", "-p", strconv.Itoa(kpwPort))
+		"--addresses=127.0.0.1", "-p", strconv.Itoa(kpwPort), "--keytab=FILE:"+filepath.Join(h.Dir, "heimdal-kpasswdd.keytab"))
 	if err != nil {
 		h.kdc.kill()
 		h.kdc = nil

@@ -6,8 +6,8 @@ import (
 )
 
 // TestHeimdalRealm: MIT's kinit logs in to the Heimdal realm with a
-// password and a keytab, and the realm starts in under a second from its
-// template.
+// password and a keytab, and logs how long the realm took to start from its template
+// (BenchmarkStart* measures it).
 func TestHeimdalRealm(t *testing.T) {
 	h := NewHeimdalRealm(t)
 	t.Logf("Heimdal realm started in %v", h.StartTime)
@@ -26,7 +26,19 @@ func TestHeimdalRealm(t *testing.T) {
 	if out, err := h.Command("kinit", "-k", "-t", kt, "alice").CombinedOutput(); err != nil {
 		t.Fatalf("MIT kinit -k: %v: %s", err, out)
 	}
-	if h.StartTime.Seconds() >= 1 {
-		t.Errorf("Heimdal realm took %v to start", h.StartTime)
+}
+
+// BenchmarkStartHeimdal measures a Heimdal realm's start from its template
+// (database and PKI copy, kdc and kpasswdd answering) and its stop.
+func BenchmarkStartHeimdal(b *testing.B) {
+	if ok, reason := HeimdalAvailable(); !ok {
+		SkipOrFail(b, reason)
+	}
+	for b.Loop() {
+		h, err := StartHeimdal()
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.Close()
 	}
 }

@@ -35,7 +35,7 @@ const (
 	SambaPassword   = "Krbtest-Pass-1"   // every account's password; no secret
 	sambaDomain     = "ADEX"
 	sambaAdminPass  = "Krbtest-Admin-1"
-	sambaTemplateV  = "samba-template-v1"
+	sambaTemplateV  = "samba-template-v2"
 	sambaInstallTip = "apt-get install samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind (scripts/install-deps)"
 )
 
@@ -76,6 +76,7 @@ db.modify(m)
 for u in ["alice", "bob", "carol", "dave", "frank", "gina", "henry", "ivan"]:
     db.newuser(u, pw)
 db.newuser("eve", pw, force_password_change_at_next_login_req=True)
+db.newuser("eve2", pw, force_password_change_at_next_login_req=True)
 db.disable_account("(sAMAccountName=dave)")
 def setattr(user, k, v):
     res = db.search(dom, expression="(sAMAccountName=%s)" % user, attrs=["dn"])
