@@ -299,7 +299,9 @@ func (l *Login) Stats() Stats { return l.stats }
 func (l *Login) Credentials() *Credentials { return l.creds }
 
 // Step advances the login. Call it first with a nil reply to get the first
-// request; then pass each KDC reply. It returns the next request, or nil
+// request; then pass each KDC reply. A request's Service says where it
+// goes: the realm's KDC, or (while an expired password is changed) its
+// kpasswd server. It returns the next request, or nil
 // when the login is complete (see Credentials) or, with
 // WithDeferredQuestions, waits for answers (see Questions): set them, then
 // call Step with a nil reply to go on. After an error the login is over and
