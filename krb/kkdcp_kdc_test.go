@@ -32,10 +32,17 @@ type proxyFixture struct {
 }
 
 var (
-	proxyOnce sync.Once
-	proxyFix  *proxyFixture
-	proxyErr  error
+	proxyOnce   sync.Once
+	proxyFix    *proxyFixture
+	proxyErr    error
+	proxyPKIDir string // removed by TestMain
 )
+
+func removeProxyPKI() {
+	if proxyPKIDir != "" {
+		os.RemoveAll(proxyPKIDir)
+	}
+}
 
 // kdcProxy starts the fixture on first use. Its realm lives until the test
 // binary ends (realms of NewPKINITRealm would stop with the first test).
@@ -54,6 +61,7 @@ func kdcProxy(t testing.TB) *proxyFixture {
 			proxyErr = err
 			return
 		}
+		proxyPKIDir = dir
 		f.pki, err = krbtest.NewPKI(dir, krbtest.DefaultRealmName)
 		if err != nil {
 			proxyErr = err

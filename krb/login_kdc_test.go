@@ -57,6 +57,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	krbtest.CloseShared()
 	closeExampleRealm()
+	removeProxyPKI()
 	os.Exit(code)
 }
 
