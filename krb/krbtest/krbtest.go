@@ -143,6 +143,7 @@ type Realm struct {
 	proc      *process
 	kadmind   *process    // StartKpasswd
 	proxies   []*KDCProxy // StartKDCProxy
+	kdcs      []*KDC      // AddKDC
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -275,27 +276,39 @@ func (r *Realm) kdcEnv() []string {
 // startKDC starts krb5kdc in the foreground and waits until it has bound
 // its sockets.
 func (r *Realm) startKDC() error {
-	bin, err := findTool("krb5kdc")
+	p, err := r.launchKDC(r.KDCAddr, r.KDCProfilePath, kdcPidName, kdcStderrName)
 	if err != nil {
 		return err
 	}
-	pidPath := filepath.Join(r.Dir, kdcPidName)
-	os.Remove(pidPath)
-	out, err := os.OpenFile(filepath.Join(r.Dir, kdcStderrName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	r.proc = p
+	return nil
+}
+
+// launchKDC starts a krb5kdc for the realm's database with the kdc.conf at
+// profile (which makes it listen on addr), its pid file and output named in
+// Dir, and waits until it listens.
+func (r *Realm) launchKDC(addr, profile, pidName, outName string) (*process, error) {
+	bin, err := findTool("krb5kdc")
 	if err != nil {
-		return fmt.Errorf("krbtest: %w", err)
+		return nil, err
+	}
+	pidPath := filepath.Join(r.Dir, pidName)
+	os.Remove(pidPath)
+	out, err := os.OpenFile(filepath.Join(r.Dir, outName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("krbtest: %w", err)
 	}
 	defer out.Close() // the child has its own copy
 
 	cmd := exec.Command(bin, "-n", "-r", r.Name, "-P", pidPath)
-	cmd.Env = r.kdcEnv()
+	cmd.Env = mergeEnv(r.kdcEnv(), "KRB5_KDC_PROFILE="+profile)
 	cmd.Dir = r.Dir
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.SysProcAttr = sysProcAttr()
 	p, err := startProcess("krb5kdc", cmd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	// krb5kdc writes its pid file after binding all its sockets; the TCP
@@ -305,23 +318,22 @@ func (r *Realm) startKDC() error {
 	interval := time.Millisecond
 	for {
 		if b, err := os.ReadFile(pidPath); err == nil && strings.HasSuffix(string(b), "\n") {
-			if c, err := net.DialTimeout("tcp", r.KDCAddr, time.Second); err == nil {
+			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 				c.Close()
-				r.proc = p
-				return nil
+				return p, nil
 			}
 		}
 		if time.Now().After(deadline) {
 			p.kill()
-			return fmt.Errorf("krbtest: krb5kdc did not listen on %s within %v\n%s", r.KDCAddr, r.cfg.startTimeout, r.Logs())
+			return nil, fmt.Errorf("krbtest: krb5kdc did not listen on %s within %v\n%s", addr, r.cfg.startTimeout, r.Logs())
 		}
 		select {
 		case <-p.done:
 			err := fmt.Errorf("krbtest: krb5kdc exited during start-up (%v)\n%s", p.waitErr, r.Logs())
 			if strings.Contains(r.Logs(), "Address already in use") {
-				return &portInUseError{err}
+				return nil, &portInUseError{err}
 			}
-			return err
+			return nil, err
 		case <-time.After(interval):
 		}
 		interval = min(2*interval, 20*time.Millisecond)
@@ -340,6 +352,9 @@ func (r *Realm) Close() error {
 		var errs []error
 		for _, p := range r.proxies {
 			errs = append(errs, p.Close())
+		}
+		for _, k := range r.kdcs {
+			errs = append(errs, k.Stop())
 		}
 		if r.kadmind != nil {
 			errs = append(errs, r.kadmind.stop(5*time.Second))
