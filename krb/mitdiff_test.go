@@ -295,7 +295,7 @@ func TestConfigMatchesMIT(t *testing.T) {
 		t.Fatalf("corpus: %d cases, %v", len(cases), err)
 	}
 	sort.Strings(cases)
-	relations, lines := 0, 0
+	relations, values, lines := 0, 0, 0
 	for _, dir := range cases {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			paths := prepareCase(t, dir)
@@ -311,14 +311,18 @@ func TestConfigMatchesMIT(t *testing.T) {
 			if got != want {
 				t.Errorf("differs from MIT's library:\n%s", lineDiff(want, got))
 			}
-			relations += strings.Count(want, "\nR\t")
-			if strings.HasPrefix(want, "R\t") {
-				relations++
+			for _, line := range strings.Split(want, "\n") {
+				switch {
+				case strings.HasPrefix(line, "R\t"):
+					values++
+				case strings.HasPrefix(line, "B\t"):
+					relations++ // one B line per relation
+				}
 			}
 			lines += strings.Count(want, "\n")
 		})
 	}
-	t.Logf("%d layouts, %d relation values and %d lines in all compared with MIT's library", len(cases), relations, lines)
+	t.Logf("%d layouts: %d relations (%d values) and %d lines in all compared with MIT's library", len(cases), relations, values, lines)
 }
 
 // lineDiff lists the lines only one side has.

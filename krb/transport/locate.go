@@ -139,6 +139,10 @@ func ParseServer(spec string, defaultPort int) (Server, error) {
 // parseHostPort parses host, host:port, [IPv6] or [IPv6]:port; spec labels
 // errors.
 func parseHostPort(spec, rest string, defaultPort int) (Server, error) {
+	if isDigits(rest) {
+		// MIT's k5_parse_host_string takes a number alone for a port.
+		return Server{}, fmt.Errorf("kdc entry %q: no host", spec)
+	}
 	s := Server{Port: defaultPort}
 	host, port := rest, ""
 	switch {
@@ -185,6 +189,15 @@ func parseHostPort(spec, rest string, defaultPort int) (Server, error) {
 	}
 	s.Host = host
 	return s, nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {
