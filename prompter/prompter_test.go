@@ -25,13 +25,14 @@ func pipeWith(t *testing.T, input string) *os.File {
 
 func TestTerminalReadsLinesFromAPipe(t *testing.T) {
 	var out bytes.Buffer
+	// As MIT's prompter, only the newline ends a reply.
 	term := &Terminal{In: pipeWith(t, "s3cret\r\n123456\n"), Out: &out}
 	replies, err := term.Prompt(context.Background(), "", "Enter your token", []Prompt{
 		PasswordPrompt("bob@EX.TEST"),
 		{Text: "Enter OTP Token Value", Hidden: true, Type: TypePreauth},
 	})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"s3cret", "123456"}, replies)
+	assert.Equal(t, []string{"s3cret\r", "123456"}, replies)
 	assert.Equal(t, "Enter your token\nPassword for bob@EX.TEST: \nEnter OTP Token Value: \n", out.String())
 
 	_, err = term.Prompt(context.Background(), "", "", []Prompt{{Text: "more"}})

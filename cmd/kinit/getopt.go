@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strings"
 )
 
 // option is one parsed command-line option: a short option letter, or for
 // a long option the letter it stands for (MIT's long_options), or 0 with
-// long set for one that only sets a flag.
+// long set for one that only sets a flag; '?' is an error, its message in
+// arg, kept in its place so that it is printed in order.
 type option struct {
 	name byte
 	arg  string
@@ -41,10 +41,13 @@ var mitLongOptions = []longOption{
 // ("-l1h") or separate ("-l 1h"), options and operands may be mixed (the
 // operands are permuted to the end), "--" ends the options, and a long
 // option may be abbreviated to any unambiguous prefix. Each error is
-// written to stderr in glibc's words as it is met, prefixed with prog
-// (argv[0]), and counted; parsing goes on, as getopt's caller does.
+// an option '?' holding glibc's message, prefixed with prog (argv[0]), in
+// its place among the options; parsing goes on, as getopt's caller does.
 // --responder=json (this kinit's own) is recognised only spelled out.
-func getopt(args []string, spec, prog string, stderr io.Writer) (opts []option, operands []string, errs int) {
+func getopt(args []string, spec, prog string) (opts []option, operands []string) {
+	fail := func(format string, a ...any) {
+		opts = append(opts, option{name: '?', arg: fmt.Sprintf("%s: "+format, append([]any{prog}, a...)...)})
+	}
 	takesArg := func(c byte) (known, arg bool) {
 		i := strings.IndexByte(spec, c)
 		if i < 0 || c == ':' {
@@ -66,8 +69,7 @@ func getopt(args []string, spec, prog string, stderr io.Writer) (opts []option, 
 					value, hasValue = args[i], true
 				}
 				if !hasValue {
-					fmt.Fprintf(stderr, "%s: option '--responder' requires an argument\n", prog)
-					errs++
+					fail("option '--responder' requires an argument")
 					continue
 				}
 				opts = append(opts, option{long: "responder", arg: value})
@@ -85,18 +87,15 @@ func getopt(args []string, spec, prog string, stderr io.Writer) (opts []option, 
 			}
 			switch {
 			case len(matches) == 0:
-				fmt.Fprintf(stderr, "%s: unrecognized option '%s'\n", prog, a)
-				errs++
+				fail("unrecognized option '%s'", a)
 			case len(matches) > 1:
-				fmt.Fprintf(stderr, "%s: option '%s' is ambiguous; possibilities:", prog, a)
+				var list strings.Builder
 				for _, m := range matches {
-					fmt.Fprintf(stderr, " '--%s'", m.name)
+					fmt.Fprintf(&list, " '--%s'", m.name)
 				}
-				fmt.Fprintln(stderr)
-				errs++
+				fail("option '%s' is ambiguous; possibilities:%s", a, list.String())
 			case hasValue:
-				fmt.Fprintf(stderr, "%s: option '--%s' doesn't allow an argument\n", prog, matches[0].name)
-				errs++
+				fail("option '--%s' doesn't allow an argument", matches[0].name)
 			default:
 				opts = append(opts, option{name: matches[0].val, long: matches[0].name})
 			}
@@ -110,8 +109,7 @@ func getopt(args []string, spec, prog string, stderr io.Writer) (opts []option, 
 			c := a[j]
 			known, hasArg := takesArg(c)
 			if !known {
-				fmt.Fprintf(stderr, "%s: invalid option -- '%c'\n", prog, c)
-				errs++
+				fail("invalid option -- '%c'", c)
 				continue
 			}
 			if !hasArg {
@@ -124,11 +122,10 @@ func getopt(args []string, spec, prog string, stderr io.Writer) (opts []option, 
 				i++
 				opts = append(opts, option{name: c, arg: args[i]})
 			} else {
-				fmt.Fprintf(stderr, "%s: option requires an argument -- '%c'\n", prog, c)
-				errs++
+				fail("option requires an argument -- '%c'", c)
 			}
 			break
 		}
 	}
-	return opts, operands, errs
+	return opts, operands
 }

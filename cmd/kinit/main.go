@@ -22,6 +22,7 @@ import (
 
 	"github.com/gokinit/gokinit/krb"
 	"github.com/gokinit/gokinit/krb/ccache"
+	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/gokinit/gokinit/prompter"
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
 )
@@ -88,6 +89,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	cfg, err := krb.LoadConfig()
 	if err != nil {
 		return fail("%v while initializing Kerberos 5 library", err)
+	}
+	if s.principal != "" && cfg.LibDefaults.DefaultRealm == "" && !strings.Contains(s.principal, "@") && !s.anonymous {
+		return fail("Configuration file does not specify default realm when parsing name %s", s.principal)
 	}
 
 	principal, out, err := chooseCache(s, cfg, stderr)
@@ -160,7 +164,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if s.proxiable != nil {
 		opts = append(opts, krb.WithProxiable(*s.proxiable))
 	}
-	if tr := openTrace(stderr); tr != nil {
+	tr := openTrace(stderr)
+	if tr != nil {
 		opts = append(opts, krb.WithTrace(tr))
 	}
 	if s.useKeytab {
@@ -206,7 +211,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	creds, err := krb.GetInitialCreds(ctx, principal, opts...)
 	if err != nil {
 		out.abandon()
-		return fail("%w", err)
+		if tr != nil {
+			tr("kinit: %v", err) // the whole chain, for whoever reads the trace
+		}
+		return fail("%w", mitError(err, principal, s, cfg))
 	}
 	if err := out.store(creds); err != nil {
 		out.abandon()
@@ -348,3 +356,33 @@ func openTrace(stderr io.Writer) func(string, ...any) {
 		fmt.Fprintf(w, "[%d] %d.%06d: %s\n", pid, now.Unix(), now.Nanosecond()/1000, fmt.Sprintf(format, args...))
 	}
 }
+
+// mitError gives a login's error MIT's words where ours differ, keeping the
+// error itself (errors.Is and errors.As still find it): no KDC known for the
+// realm is "Cannot find KDC for realm", none answering is "Cannot contact
+// any KDC for realm" (krb5_sendto_kdc).
+func mitError(err error, principal string, s *settings, cfg *krb.Config) error {
+	realm := cfg.LibDefaults.DefaultRealm
+	if p, perr := krb.ParsePrincipal(principal, realm, s.enterprise); perr == nil {
+		realm = p.Realm
+	}
+	var msg string
+	switch {
+	case errors.Is(err, transport.ErrNoKDC):
+		msg = fmt.Sprintf("Cannot find KDC for realm %q while getting initial credentials", realm)
+	case errors.Is(err, krb.ErrKDCUnreachable):
+		msg = fmt.Sprintf("Cannot contact any KDC for realm '%s' while getting initial credentials", realm)
+	default:
+		return err
+	}
+	return &mitWords{msg: msg, err: err}
+}
+
+// mitWords is an error shown in MIT's words that unwraps to ours.
+type mitWords struct {
+	msg string
+	err error
+}
+
+func (e *mitWords) Error() string { return e.msg }
+func (e *mitWords) Unwrap() error { return e.err }

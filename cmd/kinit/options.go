@@ -31,12 +31,16 @@ const optSpec = "r:fpFPn54aAVl:s:c:kit:T:RS:vX:CEI:"
 // (returned as code). -4 exits 3 at once. code 0 means go on.
 func parseOptions(args []string, prog string, stderr io.Writer, now time.Time) (s *settings, code int) {
 	s = &settings{}
-	opts, operands, errflg := getopt(args, optSpec, prog, stderr)
+	opts, operands := getopt(args, optSpec, prog)
+	errflg := 0
 	var forwardable, notForwardable, proxiable, notProxiable, addresses, noAddresses bool
 	var requestPAC, noRequestPAC bool
 	act := initPW
 	for _, o := range opts {
 		switch o.name {
+		case '?':
+			fmt.Fprintln(stderr, o.arg)
+			errflg++
 		case 0:
 			switch o.long {
 			case "request-pac":
@@ -45,7 +49,7 @@ func parseOptions(args []string, prog string, stderr io.Writer, now time.Time) (
 				noRequestPAC = true
 			case "responder":
 				if o.arg != "json" {
-					fmt.Fprintf(stderr, "%s: unknown responder '%s' (only json is supported)\n", prog, o.arg)
+					fmt.Fprintf(stderr, "%s: unknown responder '%s' (only json is supported)\n", filepath.Base(prog), o.arg)
 					errflg++
 				}
 				s.jsonProto = true

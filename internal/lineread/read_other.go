@@ -56,9 +56,6 @@ func ReadLine(ctx context.Context, f *os.File, o Options) (string, error) {
 			return "", &noInput{cause: err}
 		}
 	}
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
 	s := string(line)
 	clear(line)
 	return s, nil

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ReadLine reads one line from f without its line end ("\n", or "\r\n").
+// ReadLine reads one line from f without its newline.
 // A last line without a newline is returned as a line; end of input before
 // any byte is ErrNoInput; a cancelled ctx (or SIGINT with CatchInterrupt)
 // is *Interrupted. On a terminal the settings are restored before it
@@ -105,11 +105,9 @@ func ReadLine(ctx context.Context, f *os.File, o Options) (string, error) {
 	}
 }
 
-// finish returns the line without a trailing '\r' and wipes the buffer.
+// finish returns the line and wipes the buffer. As MIT's fgets, only the
+// newline ends the line: a carriage return before it is part of the reply.
 func finish(line []byte) string {
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
 	s := string(line)
 	clear(line)
 	return s
