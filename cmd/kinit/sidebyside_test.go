@@ -288,7 +288,11 @@ func TestSideBySideWithMIT(t *testing.T) {
 				assert.True(t, our.echoOn, "echo restored")
 				assert.True(t, mit.echoOn, "echo restored (MIT)")
 				if len(tc.keys) == 1 && strings.ContainsAny(tc.keys[0], "\x03\x04") {
-					assert.Less(t, our.keyToExit, 100*time.Millisecond, "exit after the key")
+					// Within 100 ms, or, on a machine too busy for that,
+					// no later than MIT's kinit on the same machine.
+					if our.keyToExit >= 100*time.Millisecond {
+						assert.Less(t, our.keyToExit, mit.keyToExit+50*time.Millisecond, "exit after the key (MIT: %v)", mit.keyToExit)
+					}
 				}
 			}
 		})
