@@ -20,7 +20,9 @@ import (
 // compiled in, so StartKCM runs it in a private mount namespace with
 // temporary directories bind-mounted over both: every daemon has its own
 // caches and its socket appears, seen from outside, in the daemon's Dir.
-// That takes root (CAP_SYS_ADMIN), as sssd-kcm itself expects.
+// As root that is a mount namespace; otherwise also a user namespace in
+// which the current user is root (the kernel must allow unprivileged user
+// namespaces).
 
 // Heimdal's kcm (package heimdal-kcm, unpacked into HeimdalRoot beside its
 // KDC) binds the same compiled-in socket, whatever --socket-path says, and
@@ -61,9 +63,6 @@ func kcmAvailable(what, bin, hint string) (bool, string) {
 	}
 	if !isExecutable(bin) {
 		return false, "krbtest: " + what + " not found (" + bin + "); " + hint
-	}
-	if os.Geteuid() != 0 {
-		return false, "krbtest: " + what + " needs root for its private mount namespace"
 	}
 	return true, ""
 }
@@ -142,7 +141,16 @@ func startKCM(name, command string) (*KCM, error) {
 	cmd := exec.Command("/bin/sh", "-c", script)
 	cmd.Stdout, cmd.Stderr = out, out
 	attr := sysProcAttr()
-	attr.Unshareflags = syscall.CLONE_NEWNS // Go makes the new namespace's mounts private
+	if os.Geteuid() == 0 {
+		attr.Unshareflags = syscall.CLONE_NEWNS // Go makes the new namespace's mounts private
+	} else {
+		// Not root: a user namespace where this user is root, so the
+		// daemon may mount; the kernel shows its clients' uid (ours) to
+		// it as 0, which is what --uid 0 expects.
+		attr.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
+	}
 	cmd.SysProcAttr = attr
 	p, err := startProcess(name, cmd)
 	if err != nil {
