@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gokinit/gokinit/internal/safetext"
 )
 
 // Default ports: the Kerberos KDC port (RFC 4120 §7.2.1, §7.2.2), used
@@ -443,7 +445,7 @@ func (c *Client) locateURI(ctx context.Context, realm string, svc service) ([]Se
 	c.tracef("Sending DNS URI query for %s", name)
 	recs, err := untilDone(ctx, func() ([]URI, error) { return res.LookupURI(ctx, name) })
 	for _, r := range recs {
-		c.tracef("URI answer: %d %d \"%s\"", r.Priority, r.Weight, r.Target)
+		c.tracef("URI answer: %d %d \"%s\"", r.Priority, r.Weight, safetext.String(r.Target))
 	}
 	slices.SortStableFunc(recs, func(a, b URI) int { return cmp.Compare(a.Priority, b.Priority) })
 	var servers []Server
@@ -505,12 +507,16 @@ func ParseKrb5srvURI(uri string, defaultPort int) (s Server, ok bool) {
 		s, err = parseHostPort(rest, rest, defaultPort)
 		s.Protocol = proto
 	}
-	if err != nil || strings.ContainsAny(s.Host, " \t\x00/") {
+	if err != nil || strings.ContainsFunc(s.Host, badNameRune) || strings.ContainsRune(s.Host, '/') || strings.ContainsFunc(s.Path, badNameRune) {
 		return Server{}, false
 	}
 	s.Primary = primary
 	return s, true
 }
+
+// badNameRune: blanks and control characters, which no host name or URL
+// path from DNS may hold (they would reach traces and errors).
+func badNameRune(r rune) bool { return r <= ' ' || r == 0x7f }
 
 func hasPrefixFold(s, prefix string) bool {
 	_, ok := cutPrefixFold(s, prefix)
@@ -536,7 +542,7 @@ func (c *Client) lookupSRV(ctx context.Context, service, proto, realm string) ([
 		if r == nil || r.Target == "." || r.Target == "" || r.Port == 0 {
 			continue
 		}
-		c.tracef("SRV answer: %d %d %d \"%s\"", r.Priority, r.Weight, r.Port, r.Target)
+		c.tracef("SRV answer: %d %d %d \"%s\"", r.Priority, r.Weight, r.Port, safetext.String(r.Target))
 		cp := *r
 		cp.Target = strings.TrimSuffix(cp.Target, ".")
 		out = append(out, &cp)

@@ -165,6 +165,8 @@ func TestParseKrb5srvURI(t *testing.T) {
 		{"ldap::udp:kdc", Server{}, false},
 		{"krb5srv::tcp:", Server{}, false},
 		{"krb5srv::tcp:kdc:99999", Server{}, false},
+		{"krb5srv::udp:kdc\x1b[31m.example.com", Server{}, false},              // control characters never reach a trace
+		{"krb5srv::kkdcp:https://p.example.com/Kdc\x00Proxy", Server{}, false}, // nor a request line
 	}
 	for _, tt := range tests {
 		got, ok := ParseKrb5srvURI(tt.in, DefaultPort)
