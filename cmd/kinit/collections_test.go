@@ -60,12 +60,13 @@ func unlinkKeyringCollection(coll string) {
 	}
 }
 
-// TestKinitCollections shows, for DIR, KEYRING and KCM collections against
-// MIT's KDC: our kinit writes and MIT's klist, klist -l, kswitch, kvno and
-// kdestroy work on it; MIT's kinit writes and our kinit -R, -T and
-// krb.TGTFromCCache read it; two principals in one collection with the
-// right cache chosen for each; a failed login changes nothing; 20 logins at
-// once leave 20 whole caches.
+// TestKinitCollections shows, for DIR, KEYRING and KCM (sssd-kcm and
+// Heimdal's kcm) collections against MIT's KDC: our kinit writes and MIT's
+// klist, klist -l, kswitch, kvno and kdestroy work on it; MIT's kinit
+// writes and our kinit -R, -T and krb.TGTFromCCache read it; -v validates
+// a postdated ticket; two principals in one collection with the right
+// cache chosen for each; a failed login changes nothing; 20 logins at once
+// leave 20 whole caches.
 func TestKinitCollections(t *testing.T) {
 	realm := krbtest.NewRealm(t)
 	for _, p := range []string{"alice", "bob", "carol", "dave"} {
@@ -177,9 +178,16 @@ func TestKinitCollections(t *testing.T) {
 			tgt, err := krb.TGTFromCCache(c1, realm.Name)
 			require.NoError(t, err)
 			assert.Equal(t, realm.Principal("carol"), tgt.Client.String())
+			// A postdated ticket in bob's cache, validated with -v below.
+			r = runKinit(t, bin, env, "bob-pw\n", "-s", "1s", "bob")
+			require.Equal(t, 0, r.code, r.stderr)
+			assert.Regexp(t, `Flags: \w*d\w*i`, mit("klist", "-f", "-c", cacheOf("bob").Name()), "postdated, invalid")
 			time.Sleep(1100 * time.Millisecond)
 			r = runKinit(t, bin, env, "", "-R", "carol")
 			require.Equal(t, 0, r.code, r.stderr)
+			r = runKinit(t, bin, env, "", "-v", "bob")
+			require.Equal(t, 0, r.code, r.stderr)
+			assert.NotRegexp(t, `Flags: \w*i`, mit("klist", "-f", "-c", cacheOf("bob").Name()), "valid now")
 			c2, err := cacheOf("carol").Read()
 			require.NoError(t, err)
 			tgt2, err := krb.TGTFromCCache(c2, realm.Name)
