@@ -202,3 +202,41 @@ func FuzzLoadKeytab(f *testing.F) {
 		}
 	})
 }
+
+// TestMITEncPARepSeedVerifies: the seed captured from MIT's KDC passes the
+// check (so the fuzzer starts from an accepted input), and fails once the
+// request or the checksum is changed.
+func TestMITEncPARepSeedVerifies(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzReqEncPARepValid", "mit-enc-padata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")[1:]
+	if len(lines) != 3 {
+		t.Fatalf("%d values in the seed", len(lines))
+	}
+	var vals [][]byte
+	for _, l := range lines {
+		s, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(l, "[]byte("), ")"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals = append(vals, []byte(s))
+	}
+	key, ok := parseKeySpec(vals[2])
+	if !ok {
+		t.Fatal("bad key in the seed")
+	}
+	var pas types.PADataSequence
+	if _, err := asn1.Unmarshal(vals[0], &pas); err != nil {
+		t.Fatal(err)
+	}
+	if err := reqEncPARepValid(pas, vals[1], key); err != nil {
+		t.Fatalf("MIT's PA-REQ-ENC-PA-REP does not verify: %v", err)
+	}
+	req := append([]byte(nil), vals[1]...)
+	req[len(req)/2] ^= 1
+	if err := reqEncPARepValid(pas, req, key); !errors.Is(err, ErrBadReply) {
+		t.Fatalf("a modified request verified: %v", err)
+	}
+}
