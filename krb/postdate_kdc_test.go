@@ -22,17 +22,17 @@ func TestPostdateThenValidate(t *testing.T) {
 	assert.True(t, creds.StartTime.After(creds.AuthTime))
 	assert.WithinDuration(t, creds.StartTime.Add(time.Hour), creds.EndTime, 2*time.Second)
 
-	_, err = krb.Validate(ctx(t), creds, krb.WithConfig(cfg))
+	_, err = krb.Validate(ctx(t), creds, krb.RenewWithConfig(cfg))
 	var kerr *krb.KDCError
 	require.ErrorAs(t, err, &kerr, "too early: the KDC refuses")
 	assert.EqualValues(t, 33, kerr.Code) // KRB_AP_ERR_TKT_NYV, ticket not yet valid
 
 	time.Sleep(time.Until(creds.StartTime) + 100*time.Millisecond)
-	valid, err := krb.Validate(ctx(t), creds, krb.WithConfig(cfg))
+	valid, err := krb.Validate(ctx(t), creds, krb.RenewWithConfig(cfg))
 	require.NoError(t, err)
 	assert.False(t, valid.HasFlag(flags.Invalid))
 	assert.Equal(t, creds.Client, valid.Client)
 
-	_, err = krb.Validate(ctx(t), valid, krb.WithConfig(cfg))
+	_, err = krb.Validate(ctx(t), valid, krb.RenewWithConfig(cfg))
 	require.ErrorContains(t, err, "not a postdated")
 }

@@ -30,12 +30,30 @@ const (
 // or its renewable life is over.
 var ErrNotRenewable = fmt.Errorf("ticket is not renewable")
 
+// RenewOption configures Renew and Validate. They take only what they use:
+// the krb5.conf (RenewWithConfig; default: LoadConfig()), the transport
+// (RenewWithTransport; default: krb5.conf's KDCs) and the trace
+// (RenewWithTrace).
+// (A login's Option does not convert to one.)
+type RenewOption struct{ apply Option }
+
+// RenewWithConfig is WithConfig for Renew and Validate.
+func RenewWithConfig(cfg *Config) RenewOption { return RenewOption{WithConfig(cfg)} }
+
+// RenewWithTransport is WithTransport for Renew and Validate.
+func RenewWithTransport(t Transport) RenewOption { return RenewOption{WithTransport(t)} }
+
+// RenewWithTrace is WithTrace for Renew and Validate: the lines of the
+// TGS exchange, escaped as WithTrace's.
+func RenewWithTrace(f func(format string, args ...any)) RenewOption {
+	return RenewOption{WithTrace(f)}
+}
+
 // Renew asks the KDC for a fresh copy of a renewable ticket-granting ticket
 // (kinit -R; RFC 4120 §3.3.3, the RENEW option of a TGS request
 // authenticated by the ticket itself). The new ticket ends at the KDC's
-// usual lifetime from now, but not after the ticket's renew-till. Options
-// used: WithConfig, WithTransport, WithTrace.
-func Renew(ctx context.Context, c *Credentials, opts ...Option) (*Credentials, error) {
+// usual lifetime from now, but not after the ticket's renew-till.
+func Renew(ctx context.Context, c *Credentials, opts ...RenewOption) (*Credentials, error) {
 	if !c.Renewable() || c.RenewTill.IsZero() {
 		return nil, fmt.Errorf("%w: %s has no renewable flag", ErrNotRenewable, c.Server)
 	}
@@ -44,8 +62,8 @@ func Renew(ctx context.Context, c *Credentials, opts ...Option) (*Credentials, e
 
 // Validate asks the KDC to validate a postdated ticket once its start time
 // has come (kinit -v; RFC 4120 §2.2, the VALIDATE option). The ticket comes
-// back without the invalid flag. Options as for Renew.
-func Validate(ctx context.Context, c *Credentials, opts ...Option) (*Credentials, error) {
+// back without the invalid flag.
+func Validate(ctx context.Context, c *Credentials, opts ...RenewOption) (*Credentials, error) {
 	if !c.HasFlag(flags.Invalid) {
 		return nil, fmt.Errorf("%s is not a postdated (invalid) ticket", c.Server)
 	}
@@ -54,10 +72,12 @@ func Validate(ctx context.Context, c *Credentials, opts ...Option) (*Credentials
 
 // tgsAgain sends the ticket back to the KDC with the RENEW or VALIDATE
 // option, authenticated by itself, and returns the new ticket.
-func tgsAgain(ctx context.Context, c *Credentials, option int, doing string, opts []Option) (*Credentials, error) {
+func tgsAgain(ctx context.Context, c *Credentials, option int, doing string, opts []RenewOption) (*Credentials, error) {
 	var o options
 	for _, opt := range opts {
-		opt(&o)
+		if opt.apply != nil {
+			opt.apply(&o)
+		}
 	}
 	if o.cfg == nil {
 		cfg, err := LoadConfig()

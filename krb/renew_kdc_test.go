@@ -18,7 +18,7 @@ func TestRenew(t *testing.T) {
 	require.NoError(t, err)
 	time.Sleep(1100 * time.Millisecond) // the KDC's clock moves, so the renewed ticket starts later
 
-	renewed, err := krb.Renew(ctx(t), creds, krb.WithConfig(cfg))
+	renewed, err := krb.Renew(ctx(t), creds, krb.RenewWithConfig(cfg))
 	require.NoError(t, err)
 	assert.Equal(t, creds.Client, renewed.Client)
 	assert.Equal(t, creds.Server, renewed.Server)
@@ -39,6 +39,6 @@ func TestRenew(t *testing.T) {
 	// A ticket that is not renewable cannot be.
 	plain, err := krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW))
 	require.NoError(t, err)
-	_, err = krb.Renew(ctx(t), plain, krb.WithConfig(cfg))
+	_, err = krb.Renew(ctx(t), plain, krb.RenewWithConfig(cfg))
 	require.ErrorIs(t, err, krb.ErrNotRenewable)
 }

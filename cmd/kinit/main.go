@@ -251,9 +251,9 @@ func renew(ctx context.Context, s *settings, cfg *krb.Config, out *outCache, pri
 	if err != nil || !samePrincipal(ccPrincipalOf(tgt.Client), me) {
 		return fail("Matching credential not found (filename: %s) while %s", out.cc.Residual(), doing)
 	}
-	opts := []krb.Option{krb.WithConfig(cfg)}
+	opts := []krb.RenewOption{krb.RenewWithConfig(cfg)}
 	if tr := openTrace(stderr); tr != nil {
-		opts = append(opts, krb.WithTrace(tr))
+		opts = append(opts, krb.RenewWithTrace(tr))
 	}
 	again := krb.Renew
 	if s.validate {
