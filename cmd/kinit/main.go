@@ -1,13 +1,19 @@
 // Command kinit obtains a Kerberos ticket-granting ticket and stores it in
-// a credential cache, with the flags of MIT krb5's kinit:
+// a credential cache, with the flags, messages and exit statuses of MIT
+// krb5 1.20's kinit (clients/kinit/kinit.c):
 //
-//	kinit [-V] [-n] [-R | -v] [-l lifetime] [-s start_time] [-r renewable_life] [-f | -F] [-p | -P]
-//	      [-k [-i | -t keytab_file]] [-c cache_name] [-S service_name] [-T armor_ccache]
-//	      [-C] [-E] [-X attribute[=value]] [principal]
+//	kinit [-V] [-l lifetime] [-s start_time] [-r renewable_life]
+//	      [-f | -F] [-p | -P] [-n] [-a | -A] [-C] [-E]
+//	      [--request-pac | --no-request-pac]
+//	      [-v] [-R] [-k [-i|-t keytab_file]] [-c cachename]
+//	      [-S service_name] [-I input_ccache] [-T ticket_armor_cache]
+//	      [-X <attribute>[=<value>]] [--responder=json] [principal]
 //
 // The password is read from the terminal without echo, or as a line from
-// standard input when it is not a terminal. KRB5_CONFIG, KRB5CCNAME and
-// KRB5_TRACE work as in MIT krb5.
+// standard input when it is not a terminal; end of input is no answer and
+// Ctrl-C at the prompt interrupts, as MIT's prompter. KRB5_CONFIG,
+// KRB5CCNAME and KRB5_TRACE work as in MIT krb5. TestSideBySideWithMIT
+// compares this kinit with MIT's on the same realm.
 package main
 
 import (
@@ -303,7 +309,6 @@ func samePrincipal(a, b ccache.Principal) bool {
 func loadArmor(s *settings, client string, cfg *krb.Config) (*krb.Armor, error) {
 	acc, err := ccache.Resolve(s.armorCache, ccacheOptions(cfg)...)
 	if err != nil {
-		//lint:ignore ST1005 MIT kinit's message, verbatim
 		return nil, fmt.Errorf("Error constructing AP-REQ armor: %w", err)
 	}
 	cc, err := acc.Read()

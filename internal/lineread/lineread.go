@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 MIT's prompter messages, verbatim
+
 // Package lineread reads one reply line from a terminal or a pipe the way
 // MIT krb5's krb5_prompter_posix does, and stops at once when the read is
 // interrupted.

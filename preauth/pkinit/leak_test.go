@@ -52,7 +52,8 @@ func TestNoSecretInKeyFileErrors(t *testing.T) {
 	require.NoError(t, err)
 	sec1DER, err := x509.MarshalECPrivateKey(key)
 	require.NoError(t, err)
-	scalar := key.D.FillBytes(make([]byte, 32))
+	scalar, err := key.Bytes()
+	require.NoError(t, err)
 	const pass = "Zq81x-Kw7Pn3-Vb2"
 	secrets := [][]byte{scalar, pkcs8DER, sec1DER, []byte(pass)}
 	check := func(what string, i int, err error) {
