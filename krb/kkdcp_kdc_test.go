@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/gokinit/gokinit/krb"
 	"github.com/gokinit/gokinit/krb/krbtest"
+	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -302,4 +304,38 @@ func BenchmarkLoginKKDCPMITKinit(b *testing.B) {
 		out, err := kinit.CombinedOutput()
 		require.NoError(b, err, "%s", out)
 	}
+}
+
+// TestKKDCPFoundThroughURIRecords: with no kdc line, the login finds the
+// proxy in a kkdcp URI record served by a real DNS server (dnsmasq), the
+// transport's resolver pointed at it, and logs in through it.
+func TestKKDCPFoundThroughURIRecords(t *testing.T) {
+	f := kdcProxy(t)
+	if ok, reason := krbtest.DNSAvailable(); !ok {
+		krbtest.SkipOrFail(t, reason)
+	}
+	dns := krbtest.StartDNS(t, []string{"test"},
+		krbtest.URIRecord("_kerberos."+f.realm.Name, 1, 1, "krb5srv:m:kkdcp:"+f.proxy.URL))
+	path := filepath.Join(t.TempDir(), "krb5.conf")
+	require.NoError(t, os.WriteFile(path, []byte("[libdefaults]\n default_realm = "+f.realm.Name+
+		"\n[realms]\n "+f.realm.Name+" = {\n  http_anchors = FILE:"+f.proxy.CAPath+"\n }\n"), 0o600))
+	cfg, err := krb.LoadConfig(path)
+	require.NoError(t, err)
+	var trace strings.Builder
+	tr := transport.New(cfg.Config)
+	tr.Profile = cfg
+	tr.Resolver = transport.NewDNSResolver(dns.Addr)
+	var mu sync.Mutex // Trace may be called from several goroutines
+	tr.Trace = func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(&trace, format+"\n", args...)
+	}
+	creds, err := krb.GetInitialCreds(ctx(t), "alice", krb.WithConfig(cfg), krb.WithPassword(alicePW), krb.WithTransport(tr))
+	mu.Lock()
+	defer mu.Unlock()
+	require.NoError(t, err, trace.String())
+	assert.Equal(t, f.realm.Principal("alice"), creds.Client.String())
+	assert.Contains(t, trace.String(), "URI answer: 1 1 \"krb5srv:m:kkdcp:"+f.proxy.URL+"\"")
+	assert.Contains(t, trace.String(), "Sending HTTPS request to https "+f.proxy.Addr)
 }
