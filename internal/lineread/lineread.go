@@ -21,10 +21,14 @@ import (
 
 // ErrNoInput is end of input (Ctrl-D at a terminal, a closed pipe) before a
 // reply was read: MIT's KRB5_LIBOS_CANTREADPWD. Nothing was answered.
+//
+//lint:ignore ST1005 MIT's message, verbatim
 var ErrNoInput = errors.New("Cannot read password")
 
 // ErrInterrupted is an interrupted read (Ctrl-C, a cancelled context):
 // MIT's KRB5_LIBOS_PWDINTR.
+//
+//lint:ignore ST1005 MIT's message, verbatim
 var ErrInterrupted = errors.New("Password read interrupted")
 
 // Interrupted is the error of an interrupted read. It matches
