@@ -162,6 +162,8 @@ func TestKinitCollections(t *testing.T) {
 			}
 			r = runKinit(t, bin, env, "wrong\n", "carol") // would have been a new cache
 			assert.Equal(t, 1, r.code)
+			r = runKinit(t, bin, env, "", "-R", "carol") // nothing to renew
+			assert.Equal(t, 1, r.code)
 			for _, p := range []string{"alice", "bob"} {
 				assert.Equal(t, before[p], mit("klist", "-c", cacheOf(p).Name()), p)
 			}

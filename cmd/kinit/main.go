@@ -251,10 +251,12 @@ func renew(ctx context.Context, s *settings, cfg *krb.Config, out *outCache, pri
 	}
 	cc, err := out.cc.Read()
 	if err != nil {
+		out.abandon() // a new collection cache made for this principal holds nothing
 		return fail("%v while %s", err, doing)
 	}
 	tgt, err := krb.TGTFromCCache(cc, me.Realm)
 	if err != nil || !samePrincipal(ccPrincipalOf(tgt.Client), me) {
+		out.abandon()
 		return fail("Matching credential not found (filename: %s) while %s", out.cc.Residual(), doing)
 	}
 	opts := []krb.RenewOption{krb.RenewWithConfig(cfg)}
