@@ -16,6 +16,14 @@ import (
 // Transport sends an encoded KDC request to a KDC of realm and returns the
 // reply. *transport.Client is the implementation that reads krb5.conf;
 // tests and applications may supply their own.
+//
+// Exchange returns the KDC's reply bytes as received, a KRB-ERROR included
+// (the engine decodes it). When no KDC of the realm answered, its error
+// must wrap ErrKDCUnreachable (transport.ErrKDCUnreachable) so that
+// errors.Is(err, krb.ErrKDCUnreachable) keeps working for the caller, and
+// never an authentication error; ctx's error when ctx ended. tcpOnly asks
+// for TCP (after KRB_ERR_RESPONSE_TOO_BIG). The error is returned to the
+// caller, wrapped with " while getting initial credentials".
 type Transport interface {
 	Exchange(ctx context.Context, realm string, req []byte, tcpOnly bool) ([]byte, error)
 }

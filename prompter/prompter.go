@@ -35,6 +35,12 @@ type Prompt struct {
 
 // Prompter asks the prompts and returns one reply per prompt, in order. It
 // returns an error when the person cannot answer (no terminal, cancelled).
+//
+// As in MIT's krb5_prompter_fct, name is a title for the whole exchange
+// (MIT's kinit passes none; empty when there is none) and banner is text
+// to show before the prompts, such as an OTP token's challenge or MIT's
+// "Password expired.  You must change it now." (empty when there is none).
+// Neither is a prompt: neither expects a reply.
 type Prompter interface {
 	Prompt(ctx context.Context, name, banner string, prompts []Prompt) ([]string, error)
 }
