@@ -315,7 +315,7 @@ func loadArmor(s *settings, client string, cfg *krb.Config) (*krb.Armor, error) 
 	}
 	cc, err := acc.Read()
 	if err != nil {
-		return nil, fmt.Errorf("reading armor ccache: %w", err)
+		return nil, fmt.Errorf("Error constructing AP-REQ armor: %w", err)
 	}
 	var realm string
 	if s.anonymous && (client == "" || strings.HasPrefix(client, "@")) {

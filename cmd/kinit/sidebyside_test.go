@@ -220,6 +220,7 @@ func sideCases(now time.Time) []sideCase {
 		{name: "-I twice", args: []string{"-I", "a", "-I", "b", "bob"}},
 		{name: "-c twice", args: []string{"-c", "a", "-c", "b", "bob"}},
 		{name: "-T twice", args: []string{"-T", "a", "-T", "b", "bob"}},
+		{name: "-T missing armor cache", args: []string{"-T", "{dir}/no-armor", "-c", "{cc}", "bob"}, stdin: "bob-pw\n"},
 
 		// Verbose lines.
 		{name: "-V", args: []string{"-V", "-c", "{cc}", "bob"}, stdin: "bob-pw\n"},
