@@ -94,6 +94,14 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	cfg, err := krb.LoadConfig()
 	if err != nil {
+		if errors.Is(err, krb.ErrConfigFormat) {
+			// MIT's krb5_init_context reports every syntax error as
+			// KRB5_CONFIG_BADFORMAT; the file and line go to the trace.
+			if tr := openTrace(stderr); tr != nil {
+				tr("%v", err)
+			}
+			return fail("%v while initializing Kerberos 5 library", krb.ErrConfigFormat)
+		}
 		return fail("%v while initializing Kerberos 5 library", err)
 	}
 	if s.principal != "" && cfg.LibDefaults.DefaultRealm == "" && !strings.Contains(s.principal, "@") && !s.anonymous {

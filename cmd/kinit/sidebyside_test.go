@@ -129,6 +129,11 @@ func sideCases(now time.Time) []sideCase {
 		{name: "no principal, no cache: login name", args: []string{"-c", "{cc}"}, stdin: "x\n"},
 		{name: "no principal: the cache's", args: []string{"-c", "{cc}"}, stdin: "bob-pw\n", pre: [][]string{{"sh", "-c", "echo bob-pw | kinit -c {cc} bob >/dev/null"}}},
 		{name: "missing KRB5_CONFIG", env: []string{"KRB5_CONFIG={dir}/none.conf"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n"},
+		// A malformed krb5.conf: every syntax error is MIT's one
+		// KRB5_CONFIG_BADFORMAT sentence (the file and line go to the trace).
+		{name: "krb5.conf section header unclosed", env: []string{"KRB5_CONFIG={dir}/bad.conf"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n", pre: [][]string{{"sh", "-c", "printf '[libdefaults\\n default_realm = X\\n' > {dir}/bad.conf"}}},
+		{name: "krb5.conf relation without =", env: []string{"KRB5_CONFIG={dir}/bad.conf"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n", pre: [][]string{{"sh", "-c", "printf '[libdefaults]\\n default_realm\\n' > {dir}/bad.conf"}}},
+		{name: "krb5.conf extra closing brace", env: []string{"KRB5_CONFIG={dir}/bad.conf"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n", pre: [][]string{{"sh", "-c", "printf '[realms]\\n X = {\\n }\\n }\\n' > {dir}/bad.conf"}}},
 		{name: "cache directory missing", args: []string{"-c", "{dir}/no/such/cc", "bob"}, stdin: "bob-pw\n", diff: "the store error's wording: MIT names its own temporary file"},
 
 		// Lifetimes, every krb5_string_to_deltat form.
