@@ -410,9 +410,11 @@ func (k *kcmBackend) write(cc *Cache) error {
 			return err
 		}
 	}
-	if cc.HasKDCOffset {
-		c.call(kcmOpSetKDCOffset, nameArg(k.name), binary.BigEndian.AppendUint32(nil, uint32(offset)))
-	}
+	// Always set the offset, zero when there is none: Heimdal 7.8's kcm
+	// does not clear it on INITIALIZE, so a cache written without one read
+	// back another cache's stale offset (years off, seen in
+	// TestKinitCollections/KCM-heimdal as "Clock skew too great").
+	c.call(kcmOpSetKDCOffset, nameArg(k.name), binary.BigEndian.AppendUint32(nil, uint32(offset)))
 	return nil
 }
 
