@@ -192,6 +192,9 @@ func (c *Credentials) CCache() *ccache.Cache {
 // WriteCCache stores the credentials in a FILE cache at path, replacing it
 // atomically: a reader sees the old cache or the new one, never a part.
 func (c *Credentials) WriteCCache(path string) error {
+	if c == nil {
+		return ErrNoCredentials
+	}
 	return ccache.WriteFile(path, c.CCache())
 }
 

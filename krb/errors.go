@@ -74,6 +74,11 @@ var (
 	ErrNoMechanism = errors.New("no usable preauthentication mechanism")
 	// ErrNoKey: a keytab holds no key of an enctype usable for the login.
 	ErrNoKey = errors.New("no suitable key in keytab")
+	// ErrNotStarted: Step on a Login not made by NewLogin (a zero or nil
+	// Login).
+	ErrNotStarted = errors.New("krb: the login was not made by NewLogin")
+	// ErrNoCredentials: Renew, Validate or WriteCCache given nil credentials.
+	ErrNoCredentials = errors.New("krb: no credentials")
 )
 
 // KDCError is a KRB-ERROR received from the KDC (RFC 4120 §5.9.1), kept

@@ -307,6 +307,9 @@ func (l *Login) Credentials() *Credentials { return l.creds }
 // call Step with a nil reply to go on. After an error the login is over and
 // Step keeps returning that error.
 func (l *Login) Step(ctx context.Context, reply []byte) (*KDCRequest, error) {
+	if l == nil || l.cfg == nil {
+		return nil, ErrNotStarted
+	}
 	if l.err != nil {
 		return nil, l.err
 	}

@@ -54,6 +54,9 @@ func RenewWithTrace(f func(format string, args ...any)) RenewOption {
 // authenticated by the ticket itself). The new ticket ends at the KDC's
 // usual lifetime from now, but not after the ticket's renew-till.
 func Renew(ctx context.Context, c *Credentials, opts ...RenewOption) (*Credentials, error) {
+	if c == nil {
+		return nil, ErrNoCredentials
+	}
 	if !c.Renewable() || c.RenewTill.IsZero() {
 		return nil, fmt.Errorf("%w: %s has no renewable flag", ErrNotRenewable, c.Server)
 	}
@@ -64,6 +67,9 @@ func Renew(ctx context.Context, c *Credentials, opts ...RenewOption) (*Credentia
 // has come (kinit -v; RFC 4120 §2.2, the VALIDATE option). The ticket comes
 // back without the invalid flag.
 func Validate(ctx context.Context, c *Credentials, opts ...RenewOption) (*Credentials, error) {
+	if c == nil {
+		return nil, ErrNoCredentials
+	}
 	if !c.HasFlag(flags.Invalid) {
 		return nil, fmt.Errorf("%s is not a postdated (invalid) ticket", c.Server)
 	}

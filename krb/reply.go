@@ -107,10 +107,13 @@ func (l *Login) finishKey(ctx context.Context, rep *asRep, strengthen *types.Enc
 	}
 	plain, err := decrypt(rep.EncPart, key, keyusage.AS_REP_ENCPART)
 	if err != nil {
+		// KRB5KRB_AP_ERR_BAD_INTEGRITY, which MIT's kinit reports as
+		// "Password incorrect" whether the key came from a password or a
+		// keytab (a stale keytab reads the same).
 		if l.fromPW {
 			return &passwordIncorrect{fmt.Errorf("%w: the reply did not decrypt", ErrPreauthFailed)}
 		}
-		return fmt.Errorf("%w: the reply did not decrypt with the key (%s)", ErrPreauthFailed, ErrorCodeText(ErrCodeBadIntegrity))
+		return &passwordIncorrect{fmt.Errorf("%w: the reply did not decrypt with the key (%s)", ErrPreauthFailed, ErrorCodeText(ErrCodeBadIntegrity))}
 	}
 	enc, err := decodeEncASRepPart(plain)
 	if err != nil {

@@ -245,6 +245,8 @@ func sideCases(now time.Time) []sideCase {
 		// Principal state set with kadmin.local.
 		{name: "disabled principal", user: []string{"-allow_tix"}, args: []string{"-c", "{cc}", "{user}"}, stdin: "user-pw\n"},
 		{name: "expired principal", user: []string{"-expire", "2020-01-01"}, args: []string{"-c", "{cc}", "{user}"}, stdin: "user-pw\n"},
+		{name: "stale keytab, no preauth", user: []string{"-maxlife", "1d"}, args: []string{"-k", "-t", "{dir}/stale.kt", "-c", "{cc}", "{user}"}, pre: [][]string{{"kadmin.local", "-q", "ktadd -k {dir}/stale.kt {user}"}, {"kadmin.local", "-q", "cpw -randkey {user}"}}},
+		{name: "stale keytab, requires preauth", user: []string{"+requires_preauth"}, args: []string{"-k", "-t", "{dir}/stale.kt", "-c", "{cc}", "{user}"}, pre: [][]string{{"kadmin.local", "-q", "ktadd -k {dir}/stale.kt {user}"}, {"kadmin.local", "-q", "cpw -randkey {user}"}}},
 		{name: "requires preauth, fresh principal", user: []string{"+requires_preauth"}, args: []string{"-c", "{cc}", "{user}"}, stdin: "user-pw\n"},
 		{name: "principal without keys", user: []string{"-nokey"}, args: []string{"-c", "{cc}", "{user}"}, stdin: "user-pw\n"},
 
