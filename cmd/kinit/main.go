@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -31,6 +32,7 @@ import (
 	"github.com/gokinit/gokinit/krb/transport"
 	"github.com/gokinit/gokinit/prompter"
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -232,7 +234,12 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	if err := out.store(creds); err != nil {
 		out.abandon()
-		return fail("%w while storing credentials", err)
+		if tr != nil {
+			tr("kinit: %v", err)
+		}
+		// MIT's get_init_creds stores into the out ccache itself and
+		// prepends "Failed to store credentials".
+		return fail("Failed to store credentials: %w while getting initial credentials", storeError(err))
 	}
 	if jr != nil {
 		jr.result(creds, out.cc.Residual(), nil)
@@ -292,7 +299,7 @@ func renew(ctx context.Context, s *settings, cfg *krb.Config, out *outCache, pri
 		fmt.Fprintln(stderr, "Initialized cache")
 	}
 	if err := out.store(creds); err != nil {
-		return fail("%w while storing credentials", err)
+		return fail("%w while storing credentials", storeError(err))
 	}
 	if s.verbose {
 		fmt.Fprintln(stderr, "Stored credentials")
@@ -401,3 +408,26 @@ type mitWords struct {
 
 func (e *mitWords) Error() string { return e.msg }
 func (e *mitWords) Unwrap() error { return e.err }
+
+// errCCPermissions is MIT's KRB5_FCC_PERM.
+//
+//lint:ignore ST1005 MIT's message, verbatim
+var errCCPermissions = errors.New("Credentials cache permissions incorrect")
+
+// storeError gives a failure to write a FILE (or DIR member) cache MIT's
+// words, as its FILE cache's interpret_errno maps the system error: a
+// missing directory is KRB5_FCC_NOFILE, a refused or misplaced one
+// KRB5_FCC_PERM. Our temporary file's name never reaches the message; the
+// error itself goes to the trace. Other errors (KCM, KEYRING) pass as they
+// are.
+func storeError(err error) error {
+	switch {
+	case errors.Is(err, ccache.ErrNotFound) || errors.Is(err, errCCPermissions):
+		return err
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENAMETOOLONG):
+		return ccache.ErrNotFound
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, unix.EISDIR), errors.Is(err, unix.ETXTBSY), errors.Is(err, unix.EROFS), errors.Is(err, fs.ErrExist):
+		return errCCPermissions
+	}
+	return err
+}

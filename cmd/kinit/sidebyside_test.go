@@ -134,7 +134,9 @@ func sideCases(now time.Time) []sideCase {
 		{name: "krb5.conf section header unclosed", env: []string{"KRB5_CONFIG={dir}/bad.conf"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n", pre: [][]string{{"sh", "-c", "printf '[libdefaults\\n default_realm = X\\n' > {dir}/bad.conf"}}},
 		{name: "krb5.conf relation without =", env: []string{"KRB5_CONFIG={dir}/bad.conf"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n", pre: [][]string{{"sh", "-c", "printf '[libdefaults]\\n default_realm\\n' > {dir}/bad.conf"}}},
 		{name: "krb5.conf extra closing brace", env: []string{"KRB5_CONFIG={dir}/bad.conf"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n", pre: [][]string{{"sh", "-c", "printf '[realms]\\n X = {\\n }\\n }\\n' > {dir}/bad.conf"}}},
-		{name: "cache directory missing", args: []string{"-c", "{dir}/no/such/cc", "bob"}, stdin: "bob-pw\n", diff: "the store error's wording: MIT names its own temporary file"},
+		{name: "cache directory missing", args: []string{"-c", "{dir}/no/such/cc", "bob"}, stdin: "bob-pw\n"},
+		{name: "cache is a directory", args: []string{"-c", "{dir}", "bob"}, stdin: "bob-pw\n"},
+		{name: "cache FILE: in a missing directory", args: []string{"-c", "FILE:{dir}/none/cc", "bob"}, stdin: "bob-pw\n"},
 
 		// Lifetimes, every krb5_string_to_deltat form.
 		{name: "-l 1h", args: []string{"-l", "1h", "-c", "{cc}", "bob"}, stdin: "bob-pw\n"},
