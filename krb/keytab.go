@@ -289,6 +289,13 @@ func LoadKeytab(name string) (*keytab.Keytab, error) {
 		clean = append(clean, e...)
 	}
 	kt := keytab.New()
+	if len(recs) == 0 {
+		// A keytab with no entries (all removed, or the only one cut
+		// short) is valid, as MIT's klist -k shows it; the login then
+		// says "Keytab contains no suitable keys". gokrb5's parser
+		// refuses a file of only the version.
+		return kt, nil
+	}
 	if err := kt.Unmarshal(clean); err != nil {
 		// Not expected for a file we wrote; gokrb5's text may hold bytes.
 		return nil, &KeytabError{Name: path, Err: ErrKeytabFormat}
