@@ -40,6 +40,15 @@ func chooseCache(s *settings, cfg *krb.Config, stderr io.Writer) (principal stri
 	out = &outCache{}
 	var defcache *ccache.CCache
 	var defPrinc *ccache.Principal
+	if s.cacheSet && s.cacheName == "" {
+		// MIT resolves the empty name, logs in, and fails to store:
+		// never the default cache in its place. We fail before asking.
+		if s.verbose {
+			fmt.Fprintln(stderr, "Using specified cache: ")
+		}
+		//lint:ignore ST1005 MIT's message, verbatim
+		return "", nil, fmt.Errorf("Failed to store credentials: %w while getting initial credentials", ccache.ErrNotFound)
+	}
 	if s.cacheName != "" {
 		if out.cc, err = ccache.Resolve(s.cacheName, opts...); err != nil {
 			return "", nil, fmt.Errorf("%w resolving ccache %s", err, s.cacheName)

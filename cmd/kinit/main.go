@@ -60,6 +60,7 @@ type settings struct {
 	useKeytab    bool
 	keytabName   string
 	cacheName    string
+	cacheSet     bool // -c given, perhaps with an empty name
 	service      string
 	canonicalize bool
 	enterprise   bool

@@ -121,11 +121,11 @@ func parseOptions(args []string, prog string, stderr io.Writer, now time.Time) (
 		case 'v':
 			act = validateAction
 		case 'c':
-			if s.cacheName != "" {
+			if s.cacheSet {
 				fmt.Fprintln(stderr, "Only one -c option allowed")
 				errflg++
 			} else {
-				s.cacheName = o.arg
+				s.cacheName, s.cacheSet = o.arg, true
 			}
 		case 'I':
 			if s.inCacheName != "" {

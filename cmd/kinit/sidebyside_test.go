@@ -135,6 +135,7 @@ func sideCases(now time.Time) []sideCase {
 		{name: "krb5.conf relation without =", env: []string{"KRB5_CONFIG={dir}/bad.conf"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n", pre: [][]string{{"sh", "-c", "printf '[libdefaults]\\n default_realm\\n' > {dir}/bad.conf"}}},
 		{name: "krb5.conf extra closing brace", env: []string{"KRB5_CONFIG={dir}/bad.conf"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n", pre: [][]string{{"sh", "-c", "printf '[realms]\\n X = {\\n }\\n }\\n' > {dir}/bad.conf"}}},
 		{name: "cache directory missing", args: []string{"-c", "{dir}/no/such/cc", "bob"}, stdin: "bob-pw\n"},
+		{name: "-c with an empty name", args: []string{"-c", "", "bob"}, stdin: "bob-pw\n", diff: "MIT asks for the password and logs in before failing to store; we fail the same way before asking (never the default cache in its place)"},
 		{name: "cache is a directory", args: []string{"-c", "{dir}", "bob"}, stdin: "bob-pw\n"},
 		{name: "cache FILE: in a missing directory", args: []string{"-c", "FILE:{dir}/none/cc", "bob"}, stdin: "bob-pw\n"},
 
