@@ -159,6 +159,16 @@ func NewRealm(tb testing.TB, opts ...Option) *Realm {
 		SkipOrFail(tb, reason)
 		return nil
 	}
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.kdcClockOffset != 0 {
+		if _, err := os.Stat(FaketimeLib); err != nil {
+			SkipOrFail(tb, "krbtest: WithKDCClockOffset needs libfaketime ("+FaketimeLib+"; Debian package faketime)")
+			return nil
+		}
+	}
 	r, err := start(tb.TempDir(), false, opts)
 	if err != nil {
 		tb.Fatal(err)
@@ -302,6 +312,12 @@ func (r *Realm) launchKDC(addr, profile, pidName, outName string) (*process, err
 
 	cmd := exec.Command(bin, "-n", "-r", r.Name, "-P", pidPath)
 	cmd.Env = mergeEnv(r.kdcEnv(), "KRB5_KDC_PROFILE="+profile)
+	if d := r.cfg.kdcClockOffset; d != 0 {
+		if _, err := os.Stat(FaketimeLib); err != nil {
+			return nil, fmt.Errorf("krbtest: WithKDCClockOffset needs libfaketime (%s): %w", FaketimeLib, err)
+		}
+		cmd.Env = mergeEnv(cmd.Env, "LD_PRELOAD="+FaketimeLib, fmt.Sprintf("FAKETIME=%+ds", int64(d/time.Second)), "FAKETIME_DONT_FAKE_MONOTONIC=1", "FAKETIME_NO_CACHE=1")
+	}
 	cmd.Dir = r.Dir
 	cmd.Stdout = out
 	cmd.Stderr = out

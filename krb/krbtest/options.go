@@ -21,6 +21,7 @@ type config struct {
 	clientRealm        string // extra lines in the client's realm section
 	supportedEnctypes  []string
 	startTimeout       time.Duration
+	kdcClockOffset     time.Duration
 }
 
 // confSection is an extra top-level section of a profile file.
@@ -98,6 +99,19 @@ func WithClientLibdefaults(lines string) Option {
 func WithSupportedEnctypes(keysalts ...string) Option {
 	return func(c *config) { c.supportedEnctypes = append([]string(nil), keysalts...) }
 }
+
+// WithKDCClockOffset runs the realm's krb5kdc with its clock d ahead of the
+// machine's (behind when negative), through libfaketime's LD_PRELOAD
+// (Debian's libfaketime); a client then sees a KDC whose time differs from
+// its own, as MIT's kdc_timesync and clock-skew handling expect to meet.
+// NewRealm skips (or fails under KRBTEST_REQUIRE=1) when libfaketime is
+// missing. Whole seconds only.
+func WithKDCClockOffset(d time.Duration) Option {
+	return func(c *config) { c.kdcClockOffset = d }
+}
+
+// FaketimeLib is where Debian's libfaketime keeps the preload library.
+const FaketimeLib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 // WithStartTimeout bounds how long Start waits for krb5kdc to listen
 // (default 10s).
