@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -57,7 +58,19 @@ func chooseCache(s *settings, cfg *krb.Config, stderr io.Writer) (principal stri
 			fmt.Fprintf(stderr, "Using specified cache: %s\n", s.cacheName)
 		}
 	} else {
-		defName := ccache.DefaultName(firstValue(cfg, "libdefaults", "default_ccache_name"))
+		confName := firstValue(cfg, "libdefaults", "default_ccache_name")
+		if _, set := os.LookupEnv("KRB5CCNAME"); !set && confName != "" {
+			if _, err := ccache.ExpandPathTokens(confName); err != nil {
+				// k5_expand_path_tokens failed inside krb5_cc_default_name.
+				//lint:ignore ST1005 MIT's message, verbatim
+				return "", nil, errors.New("Internal credentials cache error while getting default ccache")
+			}
+		}
+		defName := ccache.DefaultName(confName)
+		if defName == "" { // KRB5CCNAME set but empty: MIT uses it as is
+			//lint:ignore ST1005 MIT's message, verbatim
+			return "", nil, fmt.Errorf("Failed to store credentials: %w while getting initial credentials", ccache.ErrNotFound)
+		}
 		if defcache, err = ccache.Resolve(defName, opts...); err != nil {
 			return "", nil, fmt.Errorf("%w while getting default ccache", err)
 		}

@@ -97,13 +97,19 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	cfg, err := krb.LoadConfig()
 	if err != nil {
-		if errors.Is(err, krb.ErrConfigFormat) {
-			// MIT's krb5_init_context reports every syntax error as
-			// KRB5_CONFIG_BADFORMAT; the file and line go to the trace.
+		// MIT's krb5_init_context names no file or line: every syntax
+		// error is KRB5_CONFIG_BADFORMAT, an unreadable include is
+		// PROF_FAIL_INCLUDE_FILE. The file, line and cause go to the trace.
+		var ce *krb.ConfigError
+		if errors.As(err, &ce) {
 			if tr := openTrace(stderr); tr != nil {
 				tr("%v", err)
 			}
-			return fail("%v while initializing Kerberos 5 library", krb.ErrConfigFormat)
+			msg := ce.Err
+			if errors.Is(err, krb.ErrConfigFormat) {
+				msg = krb.ErrConfigFormat
+			}
+			return fail("%v while initializing Kerberos 5 library", msg)
 		}
 		return fail("%v while initializing Kerberos 5 library", err)
 	}
@@ -243,7 +249,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		return fail("Failed to store credentials: %w while getting initial credentials", storeError(err))
 	}
 	if jr != nil {
-		jr.result(creds, out.cc.Residual(), nil)
+		jr.result(creds, jsonCacheName(out.cc), nil)
 	}
 	if s.verbose {
 		fmt.Fprintln(stderr, "Authenticated to Kerberos v5")
@@ -368,8 +374,7 @@ func openTrace(stderr io.Writer) func(string, ...any) {
 	default:
 		f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
-			fmt.Fprintf(stderr, "kinit: cannot open trace file %s: %v\n", name, err)
-			return nil
+			return nil // MIT's k5_init_trace ignores a file it cannot open
 		}
 		w = f
 	}
@@ -395,6 +400,10 @@ func mitError(err error, principal string, s *settings, cfg *krb.Config) error {
 		msg = fmt.Sprintf("Cannot find KDC for realm %q while getting initial credentials", realm)
 	case errors.Is(err, krb.ErrKDCUnreachable):
 		msg = fmt.Sprintf("Cannot contact any KDC for realm '%s' while getting initial credentials", realm)
+	case errors.Is(err, krb.ErrFASTRequired):
+		// Only FAST-only mechanisms offered and no armor: MIT's preauth
+		// loop ends with KRB5_PREAUTH_FAILED.
+		msg = "Generic preauthentication failure while getting initial credentials"
 	default:
 		return err
 	}
@@ -431,4 +440,13 @@ func storeError(err error) error {
 		return errCCPermissions
 	}
 	return err
+}
+
+// jsonCacheName is the cache's name as KRB5CCNAME takes it: the path for a
+// FILE cache (as the JSON protocol always gave it), TYPE:residual otherwise.
+func jsonCacheName(cc *ccache.CCache) string {
+	if cc.Type() == "FILE" {
+		return cc.Residual()
+	}
+	return cc.Name()
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,7 +42,7 @@ type sideCase struct {
 	name  string
 	args  []string // {cc} {dir} {kt} {user} {realm} are replaced
 	stdin string
-	env   []string // extra KEY=VALUE, placeholders replaced
+	env   []string // extra KEY=VALUE, placeholders replaced; "-KEY" unsets KEY
 	conf  string   // extra [libdefaults] lines: a krb5.conf of the row's own
 	// pre runs before each side, with MIT's tools and the row's
 	// environment (placeholders replaced): the same starting state.
@@ -134,6 +135,10 @@ func sideCases(now time.Time) []sideCase {
 		{name: "krb5.conf section header unclosed", env: []string{"KRB5_CONFIG={dir}/bad.conf"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n", pre: [][]string{{"sh", "-c", "printf '[libdefaults\\n default_realm = X\\n' > {dir}/bad.conf"}}},
 		{name: "krb5.conf relation without =", env: []string{"KRB5_CONFIG={dir}/bad.conf"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n", pre: [][]string{{"sh", "-c", "printf '[libdefaults]\\n default_realm\\n' > {dir}/bad.conf"}}},
 		{name: "krb5.conf extra closing brace", env: []string{"KRB5_CONFIG={dir}/bad.conf"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n", pre: [][]string{{"sh", "-c", "printf '[realms]\\n X = {\\n }\\n }\\n' > {dir}/bad.conf"}}},
+		{name: "krb5.conf include missing", env: []string{"KRB5_CONFIG={dir}/inc.conf"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n", pre: [][]string{{"sh", "-c", "printf 'include {dir}/none.conf\\n[libdefaults]\\n default_realm = X\\n' > {dir}/inc.conf"}}},
+		{name: "default_ccache_name unknown token", conf: "default_ccache_name = FILE:{dir}/x_%{bogus}", env: []string{"-KRB5CCNAME"}, args: []string{"bob"}, stdin: "bob-pw\n"},
+		{name: "KRB5CCNAME empty", env: []string{"KRB5CCNAME="}, args: []string{"bob"}, stdin: "bob-pw\n", diff: "MIT asks for the password and logs in before failing to store into the empty name; we fail the same way before asking"},
+		{name: "KRB5_TRACE unwritable", env: []string{"KRB5_TRACE={dir}/no/such/trace"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n"},
 		{name: "cache directory missing", args: []string{"-c", "{dir}/no/such/cc", "bob"}, stdin: "bob-pw\n"},
 		{name: "-c with an empty name", args: []string{"-c", "", "bob"}, stdin: "bob-pw\n", diff: "MIT asks for the password and logs in before failing to store; we fail the same way before asking (never the default cache in its place)"},
 		{name: "cache is a directory", args: []string{"-c", "{dir}", "bob"}, stdin: "bob-pw\n"},
@@ -250,6 +255,7 @@ func sideCases(now time.Time) []sideCase {
 		{name: "expired principal", user: []string{"-expire", "2020-01-01"}, args: []string{"-c", "{cc}", "{user}"}, stdin: "user-pw\n"},
 		{name: "stale keytab, no preauth", user: []string{"-maxlife", "1d"}, args: []string{"-k", "-t", "{dir}/stale.kt", "-c", "{cc}", "{user}"}, pre: [][]string{{"kadmin.local", "-q", "ktadd -k {dir}/stale.kt {user}"}, {"kadmin.local", "-q", "cpw -randkey {user}"}}},
 		{name: "stale keytab, requires preauth", user: []string{"+requires_preauth"}, args: []string{"-k", "-t", "{dir}/stale.kt", "-c", "{cc}", "{user}"}, pre: [][]string{{"kadmin.local", "-q", "ktadd -k {dir}/stale.kt {user}"}, {"kadmin.local", "-q", "cpw -randkey {user}"}}},
+		{name: "requires hardware preauth, no armor", user: []string{"+requires_hwauth"}, args: []string{"-c", "{cc}", "{user}"}, stdin: "user-pw\n"},
 		{name: "requires preauth, fresh principal", user: []string{"+requires_preauth"}, args: []string{"-c", "{cc}", "{user}"}, stdin: "user-pw\n"},
 		{name: "principal without keys", user: []string{"-nokey"}, args: []string{"-c", "{cc}", "{user}"}, stdin: "user-pw\n"},
 
@@ -330,6 +336,10 @@ func runSide(t *testing.T, realm *krbtest.Realm, tc sideCase, bin, kt string) si
 		env = append(env, "KRB5_CONFIG="+conf)
 	}
 	for _, e := range tc.env {
+		if key, ok := strings.CutPrefix(e, "-"); ok { // "-KEY" unsets KEY
+			env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, key+"=") })
+			continue
+		}
 		env = append(env, repl.Replace(e))
 	}
 	for _, p := range tc.pre {
