@@ -177,7 +177,8 @@ func (c *CCache) Switch() error {
 }
 
 func (c *CCache) wrap(err error) error {
-	if strings.Contains(err.Error(), c.residual) {
+	var mf *mitFormatError
+	if errors.As(err, &mf) || strings.Contains(err.Error(), strings.TrimPrefix(c.residual, ":")) {
 		return err
 	}
 	return fmt.Errorf("%w (ccache %s)", err, c.Name())
