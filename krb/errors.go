@@ -74,6 +74,10 @@ var (
 	ErrNoMechanism = errors.New("no usable preauthentication mechanism")
 	// ErrNoKey: a keytab holds no key of an enctype usable for the login.
 	ErrNoKey = errors.New("no suitable key in keytab")
+	// ErrMalformedPrincipal is MIT's KRB5_PARSE_MALFORMED: a principal
+	// name that does not parse (ParsePrincipal).
+	//lint:ignore ST1005 MIT's message, verbatim
+	ErrMalformedPrincipal = errors.New("Malformed representation of principal")
 	// ErrNotStarted: Step on a Login not made by NewLogin (a zero or nil
 	// Login).
 	ErrNotStarted = errors.New("krb: the login was not made by NewLogin")

@@ -31,7 +31,7 @@ func ParsePrincipal(s, defaultRealm string, enterprise bool) (Principal, error) 
 		c := s[i]
 		if c == '\\' {
 			if i+1 >= len(s) {
-				return Principal{}, fmt.Errorf("malformed principal name %q: trailing backslash", s)
+				return Principal{}, fmt.Errorf("%w %q: trailing backslash", ErrMalformedPrincipal, s)
 			}
 			i++
 			switch s[i] {
@@ -56,7 +56,7 @@ func ParsePrincipal(s, defaultRealm string, enterprise bool) (Principal, error) 
 			ats++
 		case c == '@':
 			if haveRealm {
-				return Principal{}, fmt.Errorf("malformed principal name %q: more than one realm", s)
+				return Principal{}, fmt.Errorf("%w %q: more than one realm", ErrMalformedPrincipal, s)
 			}
 			comps = append(comps, cur.String())
 			cur.Reset()
@@ -71,7 +71,7 @@ func ParsePrincipal(s, defaultRealm string, enterprise bool) (Principal, error) 
 	if haveRealm {
 		realm = cur.String()
 		if realm == "" {
-			return Principal{}, fmt.Errorf("malformed principal name %q: empty realm", s)
+			return Principal{}, fmt.Errorf("%w %q: empty realm", ErrMalformedPrincipal, s)
 		}
 	} else {
 		comps = append(comps, cur.String())
@@ -82,7 +82,7 @@ func ParsePrincipal(s, defaultRealm string, enterprise bool) (Principal, error) 
 	}
 	for _, c := range comps {
 		if c == "" {
-			return Principal{}, fmt.Errorf("malformed principal name %q: empty component", s)
+			return Principal{}, fmt.Errorf("%w %q: empty component", ErrMalformedPrincipal, s)
 		}
 	}
 	nt := int32(nametype.KRB_NT_PRINCIPAL)

@@ -400,6 +400,8 @@ func mitError(err error, principal string, s *settings, cfg *krb.Config) error {
 		msg = fmt.Sprintf("Cannot find KDC for realm %q while getting initial credentials", realm)
 	case errors.Is(err, krb.ErrKDCUnreachable):
 		msg = fmt.Sprintf("Cannot contact any KDC for realm '%s' while getting initial credentials", realm)
+	case errors.Is(err, krb.ErrMalformedPrincipal):
+		msg = fmt.Sprintf("%v when parsing name %s", krb.ErrMalformedPrincipal, principal)
 	case errors.Is(err, krb.ErrFASTRequired):
 		// Only FAST-only mechanisms offered and no armor: MIT's preauth
 		// loop ends with KRB5_PREAUTH_FAILED.

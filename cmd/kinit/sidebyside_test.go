@@ -268,6 +268,8 @@ func sideCases(now time.Time) []sideCase {
 		{name: "expired principal", user: []string{"-expire", "2020-01-01"}, args: []string{"-c", "{cc}", "{user}"}, stdin: "user-pw\n"},
 		{name: "stale keytab, no preauth", user: []string{"-maxlife", "1d"}, args: []string{"-k", "-t", "{dir}/stale.kt", "-c", "{cc}", "{user}"}, pre: [][]string{{"kadmin.local", "-q", "ktadd -k {dir}/stale.kt {user}"}, {"kadmin.local", "-q", "cpw -randkey {user}"}}},
 		{name: "stale keytab, requires preauth", user: []string{"+requires_preauth"}, args: []string{"-k", "-t", "{dir}/stale.kt", "-c", "{cc}", "{user}"}, pre: [][]string{{"kadmin.local", "-q", "ktadd -k {dir}/stale.kt {user}"}, {"kadmin.local", "-q", "cpw -randkey {user}"}}},
+		{name: "principal with two realms", args: []string{"-c", "{cc}", "bob@@{realm}"}, stdin: "bob-pw\n"},
+		{name: "principal with a trailing backslash", args: []string{"-c", "{cc}", "bob\\"}, stdin: "bob-pw\n"},
 		{name: "requires hardware preauth, no armor", user: []string{"+requires_hwauth"}, args: []string{"-c", "{cc}", "{user}"}, stdin: "user-pw\n"},
 		{name: "requires preauth, fresh principal", user: []string{"+requires_preauth"}, args: []string{"-c", "{cc}", "{user}"}, stdin: "user-pw\n"},
 		{name: "principal without keys", user: []string{"-nokey"}, args: []string{"-c", "{cc}", "{user}"}, stdin: "user-pw\n"},
