@@ -139,6 +139,8 @@ func sideCases(now time.Time) []sideCase {
 		{name: "default_ccache_name unknown token", conf: "default_ccache_name = FILE:{dir}/x_%{bogus}", env: []string{"-KRB5CCNAME"}, args: []string{"bob"}, stdin: "bob-pw\n"},
 		{name: "KRB5CCNAME empty", env: []string{"KRB5CCNAME="}, args: []string{"bob"}, stdin: "bob-pw\n", diff: "MIT asks for the password and logs in before failing to store into the empty name; we fail the same way before asking"},
 		{name: "KRB5_TRACE unwritable", env: []string{"KRB5_TRACE={dir}/no/such/trace"}, args: []string{"-c", "{cc}", "bob"}, stdin: "bob-pw\n"},
+		{name: "KCM cache, no daemon", conf: "kcm_socket = /nonexistent/kcm-socket", args: []string{"-c", "KCM:1000", "bob"}, stdin: "bob-pw\n"},
+		{name: "-R KCM cache, no daemon", conf: "kcm_socket = /nonexistent/kcm-socket", args: []string{"-R", "-c", "KCM:1000", "bob"}},
 		{name: "cache directory missing", args: []string{"-c", "{dir}/no/such/cc", "bob"}, stdin: "bob-pw\n"},
 		{name: "-c with an empty name", args: []string{"-c", "", "bob"}, stdin: "bob-pw\n", diff: "MIT asks for the password and logs in before failing to store; we fail the same way before asking (never the default cache in its place)"},
 		{name: "cache is a directory", args: []string{"-c", "{dir}", "bob"}, stdin: "bob-pw\n"},

@@ -270,7 +270,6 @@ func TestResolveNames(t *testing.T) {
 		"/tmp/x":        "FILE:/tmp/x",
 		"FILE:/tmp/x":   "FILE:/tmp/x",
 		"MEMORY:abc":    "MEMORY:abc",
-		"KCM:1000":      "KCM:1000",
 		`C:\x`:          `FILE:C:\x`,
 		"FILE:/a:b":     "FILE:/a:b",
 		"relative/path": "FILE:relative/path",
@@ -292,6 +291,9 @@ func TestResolveNames(t *testing.T) {
 	_, err = Resolve("", WithKCMSocket("-"))
 	isErr(t, err, ErrNoName)
 	_, err = Resolve("KCM:", WithKCMSocket("-"))
+	isErr(t, err, ErrNoKCMServer)
+	// A named KCM cache too: MIT's kcm_resolve connects first.
+	_, err = Resolve("KCM:1000", WithKCMSocket(dir+"/no-kcm-socket"))
 	isErr(t, err, ErrNoKCMServer)
 	_, err = Resolve("KCM:", WithKCMSocket(dir+"/nosocket"))
 	isErr(t, err, ErrNoKCMServer)

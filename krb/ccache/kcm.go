@@ -260,15 +260,18 @@ func kcmCache(sock, name string) *CCache {
 	return &CCache{typ: TypeKCM, residual: name, be: &kcmBackend{sock, name}}
 }
 
+// resolveKCM connects to the daemon first, as MIT's kcm_resolve does, so a
+// name of a KCM cache with no daemon fails here ("No KCM server found"),
+// before any login, and not when the credentials are stored.
 func resolveKCM(res string, o *options) (*CCache, error) {
-	if res != "" {
-		return kcmCache(o.kcmSocket, res), nil
-	}
 	c, err := dialKCM(o.kcmSocket)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
+	if res != "" {
+		return kcmCache(o.kcmSocket, res), nil
+	}
 	b, err := c.call(kcmOpGetDefaultCache)
 	if err != nil {
 		return nil, err
