@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/types"
@@ -61,6 +62,14 @@ func (e *KeytabError) Error() string {
 		return e.Err.Error()
 	case ErrKeytabUnknownType:
 		return fmt.Sprintf("%s: %s", e.Err, e.Name)
+	}
+	var errno syscall.Errno
+	if errors.As(e.Err, &errno) {
+		// MIT's com_err prints the C library's strerror, capitalised
+		// ("Is a directory", "Permission denied"); Go's text is the same
+		// but for the first letter.
+		s := errno.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
 	}
 	return fmt.Sprintf("reading keytab %s: %s", e.Name, e.Err)
 }
@@ -352,6 +361,9 @@ func gokrb5Entry(kt *keytab.Keytab, i int) ktEntry {
 // get_as_key_keytab does: krb5_kt_get_entry with kvno 0, so the newest
 // kvno by MIT's wrap-around rule (kvno 1 written after kvno 255 is newer).
 func (l *Login) keytabKey(etype int32) (types.EncryptionKey, error) {
+	if l.o.keytabErr != nil {
+		return types.EncryptionKey{}, l.o.keytabErr
+	}
 	kt := l.o.keytab
 	i := keytabChoose(len(kt.Entries), func(i int) bool {
 		e := kt.Entries[i]

@@ -19,8 +19,8 @@ func (e errNoSuitableKeys) Is(target error) bool { return target == ErrNoKey }
 // enctype we implement, as MIT's lookup_etypes_for_keytab (any kvno; which
 // enctypes the KDC allows is the KDC's to say).
 func (l *Login) checkKeytabHasClient() error {
-	if l.o.keytab == nil {
-		return nil
+	if l.o.keytab == nil || l.o.keytabErr != nil {
+		return nil // MIT ignores a keytab it cannot read here
 	}
 	for _, e := range l.o.keytab.Entries {
 		if _, err := crypto.GetEtype(e.Key.KeyType); err == nil && l.keytabEntryMatches(e.Principal.Realm, e.Principal.Components) {

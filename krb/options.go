@@ -35,6 +35,7 @@ type options struct {
 	cfg          *Config
 	password     *string
 	keytab       *keytab.Keytab
+	keytabErr    error // WithKeytabFile: the keytab could not be read
 	responder    responder.Responder
 	prompter     prompter.Prompter
 	lifetime     time.Duration
@@ -75,6 +76,22 @@ func WithPassword(password string) Option {
 // enctypes are reordered so that those the keytab holds come first, and the
 // key of the highest kvno is used.
 func WithKeytab(kt *keytab.Keytab) Option { return func(o *options) { o.keytab = kt } }
+
+// WithKeytabFile logs in with keys from the keytab named (LoadKeytab's
+// names), read as MIT's get_init_creds_keytab reads it: a keytab that
+// cannot be read is not an error until a key is needed, so the failure
+// (*KeytabError) comes from the mechanism that asked for the key
+// ("Pre-authentication failed: Key table file 'F' not found") or, for a
+// principal without preauthentication, from decrypting the reply.
+func WithKeytabFile(name string) Option {
+	return func(o *options) {
+		kt, err := LoadKeytab(name)
+		if err != nil {
+			kt = keytab.New()
+		}
+		o.keytab, o.keytabErr = kt, err
+	}
+}
 
 // WithResponder sets the application's Responder, called once per round
 // that has questions.

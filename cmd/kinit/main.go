@@ -205,12 +205,13 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		if s.verbose && s.keytabName != "" {
 			fmt.Fprintf(stderr, "Using keytab: %s\n", ktName)
 		}
-		kt, err := krb.LoadKeytab(ktName)
-		if err != nil {
-			// MIT reads the keytab when the KDC asks for preauthentication.
-			return fail("Pre-authentication failed: %v while getting initial credentials", err)
+		// MIT resolves the keytab's type at once, and reads it when a key
+		// is needed: a mechanism's failure ("Pre-authentication failed:
+		// ...") or the reply's.
+		if _, err := krb.LoadKeytab(ktName); errors.Is(err, krb.ErrKeytabUnknownType) {
+			return fail("%v resolving keytab %s", krb.ErrKeytabUnknownType, ktName)
 		}
-		opts = append(opts, krb.WithKeytab(kt))
+		opts = append(opts, krb.WithKeytabFile(ktName))
 	}
 	if s.verbose {
 		for _, o := range s.paOptions {

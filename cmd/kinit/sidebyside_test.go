@@ -213,6 +213,14 @@ func sideCases(now time.Time) []sideCase {
 		{name: "empty keytab", args: []string{"-k", "-t", "{dir}/empty.keytab", "-c", "{cc}", "host/kt.krbtest"}, pre: [][]string{{"touch", "{dir}/empty.keytab"}}},
 		{name: "garbage keytab", args: []string{"-k", "-t", "{dir}/garbage.keytab", "-c", "{cc}", "host/kt.krbtest"}, pre: [][]string{{"sh", "-c", "printf 'garbage' > {dir}/garbage.keytab"}}},
 		{name: "keytab without the principal", args: []string{"-k", "-t", "{kt}", "-c", "{cc}", "bob"}},
+		{name: "-k -t missing, bob", args: []string{"-k", "-t", "{dir}/none.keytab", "-c", "{cc}", "bob"}},
+		{name: "-k -t a directory, bob", args: []string{"-k", "-t", "{dir}", "-c", "{cc}", "bob"}},
+		{name: "-k -t unknown type, bob", args: []string{"-k", "-t", "FOO:{dir}/x", "-c", "{cc}", "bob"}},
+		{name: "-k -t empty file, bob", args: []string{"-k", "-t", "{dir}/empty.kt", "-c", "{cc}", "bob"}, pre: [][]string{{"touch", "{dir}/empty.kt"}}},
+		{name: "-k -t missing, nopre", args: []string{"-k", "-t", "{dir}/none.keytab", "-c", "{cc}", "nopre"}},
+		{name: "-k -t a directory, nopre", args: []string{"-k", "-t", "{dir}", "-c", "{cc}", "nopre"}},
+		{name: "-k -t unknown type, nopre", args: []string{"-k", "-t", "FOO:{dir}/x", "-c", "{cc}", "nopre"}},
+		{name: "-k -t empty file, nopre", args: []string{"-k", "-t", "{dir}/empty.kt", "-c", "{cc}", "nopre"}, pre: [][]string{{"touch", "{dir}/empty.kt"}}},
 		{name: "-k default keytab", env: []string{"KRB5_KTNAME=FILE:{kt}"}, args: []string{"-k", "-c", "{cc}", "host/kt.krbtest"}},
 		{name: "-k -i client keytab's principal", env: []string{"KRB5_CLIENT_KTNAME=FILE:{kt}"}, args: []string{"-k", "-i", "-c", "{cc}"}},
 		{name: "-k -i no client keytab", env: []string{"KRB5_CLIENT_KTNAME=FILE:{dir}/none.keytab"}, args: []string{"-k", "-i", "-c", "{cc}"}},
@@ -405,7 +413,7 @@ func runSide(t *testing.T, realm *krbtest.Realm, tc sideCase, bin, kt string) si
 		klist.Env = env
 		out, err := klist.CombinedOutput()
 		require.NoError(t, err, "%s", out)
-		r.klist = norm(relativeTimes(string(out), start))
+		r.klist = renewableToEnd(norm(relativeTimes(string(out), start)))
 	}
 	return r
 }
@@ -423,6 +431,25 @@ func exitCode(t *testing.T, err error) int {
 }
 
 var klistTime = regexp.MustCompile(`\d\d/\d\d/\d\d \d\d:\d\d:\d\d`)
+
+// renewableUntilEnd is a klist entry renewable only up to its own end time.
+var renewableUntilEnd = regexp.MustCompile(`(?m)^(T[+-]\d+m  (T[+-]\d+m)  \S+\n)\trenew until (T[+-]\d+m), Flags: (\w*)R(\w*)\n\t`)
+
+// renewableToEnd reads a ticket renewable only until its own end time as
+// the same ticket without the renewable flag: nothing can be renewed. MIT's
+// kinit occasionally gets such a ticket when no renewable life was asked
+// for (seen once in five runs of "-k default keytab", on MIT's side only:
+// the KDC's RENEWABLE-OK path at a second boundary); the rest of the cache
+// is still compared.
+func renewableToEnd(s string) string {
+	return renewableUntilEnd.ReplaceAllStringFunc(s, func(m string) string {
+		sm := renewableUntilEnd.FindStringSubmatch(m)
+		if sm[2] != sm[3] {
+			return m
+		}
+		return sm[1] + "\tFlags: " + sm[4] + sm[5] + ", "
+	})
+}
 
 // relativeTimes replaces klist's times with their distance from start in
 // minutes, so that two runs a second apart read the same.
