@@ -262,50 +262,17 @@ func (h *HeimdalRealm) clientConf() string {
 // or fails it under KRBTEST_REQUIRE=1. Prefer SharedHeimdal.
 func NewHeimdalRealm(tb testing.TB) *HeimdalRealm {
 	tb.Helper()
-	if ok, reason := HeimdalAvailable(); !ok {
-		SkipOrFail(tb, reason)
-		return nil
-	}
-	h, err := StartHeimdal()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Log(h.Logs())
-		}
-		if err := h.Close(); err != nil {
-			tb.Error(err)
-		}
-	})
-	return h
+	return startForTest(tb, HeimdalAvailable, StartHeimdal)
 }
 
-var sharedHeimdal struct {
-	once sync.Once
-	h    *HeimdalRealm
-	err  error
-}
+var sharedHeimdal sharedDaemon[*HeimdalRealm]
 
 // SharedHeimdal returns the Heimdal realm the test binary's tests share,
 // starting it on first use; CloseShared stops it. It skips or fails as
 // NewHeimdalRealm does.
 func SharedHeimdal(tb testing.TB) *HeimdalRealm {
 	tb.Helper()
-	if ok, reason := HeimdalAvailable(); !ok {
-		SkipOrFail(tb, reason)
-		return nil
-	}
-	sharedHeimdal.once.Do(func() {
-		sharedHeimdal.h, sharedHeimdal.err = StartHeimdal()
-		if sharedHeimdal.err == nil {
-			registerSharedCloser(sharedHeimdal.h.Close)
-		}
-	})
-	if sharedHeimdal.err != nil {
-		tb.Fatalf("krbtest: shared Heimdal realm: %v", sharedHeimdal.err)
-	}
-	return sharedHeimdal.h
+	return sharedHeimdal.get(tb, "Heimdal realm", HeimdalAvailable, StartHeimdal)
 }
 
 // StartHeimdal starts a Heimdal realm outside of a test, in a new temporary

@@ -264,49 +264,16 @@ type SambaRealm struct {
 // or fails it under KRBTEST_REQUIRE=1. Prefer SharedSamba.
 func NewSambaRealm(tb testing.TB) *SambaRealm {
 	tb.Helper()
-	if ok, reason := SambaAvailable(); !ok {
-		SkipOrFail(tb, reason)
-		return nil
-	}
-	s, err := StartSamba()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Log(s.Logs())
-		}
-		if err := s.Close(); err != nil {
-			tb.Error(err)
-		}
-	})
-	return s
+	return startForTest(tb, SambaAvailable, StartSamba)
 }
 
-var sharedSamba struct {
-	once sync.Once
-	s    *SambaRealm
-	err  error
-}
+var sharedSamba sharedDaemon[*SambaRealm]
 
 // SharedSamba returns the Samba realm the test binary's tests share,
 // starting it on first use; CloseShared stops it.
 func SharedSamba(tb testing.TB) *SambaRealm {
 	tb.Helper()
-	if ok, reason := SambaAvailable(); !ok {
-		SkipOrFail(tb, reason)
-		return nil
-	}
-	sharedSamba.once.Do(func() {
-		sharedSamba.s, sharedSamba.err = StartSamba()
-		if sharedSamba.err == nil {
-			registerSharedCloser(sharedSamba.s.Close)
-		}
-	})
-	if sharedSamba.err != nil {
-		tb.Fatalf("krbtest: shared Samba realm: %v", sharedSamba.err)
-	}
-	return sharedSamba.s
+	return sharedSamba.get(tb, "Samba realm", SambaAvailable, StartSamba)
 }
 
 // StartSamba starts a Samba AD realm outside of a test, in a new temporary
