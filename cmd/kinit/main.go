@@ -59,6 +59,7 @@ type settings struct {
 	proxiable    *bool
 	useKeytab    bool
 	keytabName   string
+	keytabSet    bool // -t given, perhaps with an empty name
 	cacheName    string
 	cacheSet     bool // -c given, perhaps with an empty name
 	service      string
@@ -196,13 +197,13 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		// default keytab.
 		ktName := s.keytabName
 		switch {
-		case ktName != "":
+		case s.keytabSet: // even "": MIT says "Key table file '' not found"
 		case s.clientKeytab:
 			ktName = krb.DefaultClientKeytab(cfg)
 		default:
 			ktName = krb.DefaultKeytab(cfg)
 		}
-		if s.verbose && s.keytabName != "" {
+		if s.verbose && s.keytabSet {
 			fmt.Fprintf(stderr, "Using keytab: %s\n", ktName)
 		}
 		// MIT resolves the keytab's type at once, and reads it when a key

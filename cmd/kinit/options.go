@@ -103,11 +103,11 @@ func parseOptions(args []string, prog string, stderr io.Writer, now time.Time) (
 		case 'i':
 			s.clientKeytab = true
 		case 't':
-			if s.keytabName != "" {
+			if s.keytabSet {
 				fmt.Fprintln(stderr, "Only one -t option allowed.")
 				errflg++
 			} else {
-				s.keytabName = o.arg
+				s.keytabName, s.keytabSet = o.arg, true
 			}
 		case 'T':
 			if s.armorCache != "" {
@@ -158,14 +158,14 @@ func parseOptions(args []string, prog string, stderr io.Writer, now time.Time) (
 		{proxiable, notProxiable, "Only one of -p and -P allowed"},
 		{requestPAC, noRequestPAC, "Only one of --request-pac and --no-request-pac allowed"},
 		{addresses, noAddresses, "Only one of -a and -A allowed"},
-		{s.keytabName != "", s.clientKeytab, "Only one of -t and -i allowed"},
+		{s.keytabSet, s.clientKeytab, "Only one of -t and -i allowed"},
 	} {
 		if x.a && x.b {
 			fmt.Fprintln(stderr, x.msg)
 			errflg++
 		}
 	}
-	if (s.keytabName != "" || s.clientKeytab) && act != initKT {
+	if (s.keytabSet || s.clientKeytab) && act != initKT {
 		act = initKT
 		fmt.Fprintln(stderr, "keytab specified, forcing -k")
 	}

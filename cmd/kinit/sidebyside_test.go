@@ -221,6 +221,8 @@ func sideCases(now time.Time) []sideCase {
 		{name: "-k -t a directory, nopre", args: []string{"-k", "-t", "{dir}", "-c", "{cc}", "nopre"}},
 		{name: "-k -t unknown type, nopre", args: []string{"-k", "-t", "FOO:{dir}/x", "-c", "{cc}", "nopre"}},
 		{name: "-k -t empty file, nopre", args: []string{"-k", "-t", "{dir}/empty.kt", "-c", "{cc}", "nopre"}, pre: [][]string{{"touch", "{dir}/empty.kt"}}},
+		{name: "-k -t with an empty name", args: []string{"-k", "-t", "", "-c", "{cc}", "bob"}},
+		{name: "-t with an empty name, no -k", args: []string{"-t", "", "-c", "{cc}", "nopre"}},
 		{name: "-k default keytab", env: []string{"KRB5_KTNAME=FILE:{kt}"}, args: []string{"-k", "-c", "{cc}", "host/kt.krbtest"}},
 		{name: "-k -i client keytab's principal", env: []string{"KRB5_CLIENT_KTNAME=FILE:{kt}"}, args: []string{"-k", "-i", "-c", "{cc}"}},
 		{name: "-k -i no client keytab", env: []string{"KRB5_CLIENT_KTNAME=FILE:{dir}/none.keytab"}, args: []string{"-k", "-i", "-c", "{cc}"}},
